@@ -1,0 +1,75 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Shoal",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "shoal", targets: ["shoal"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    ],
+    targets: [
+        // libmosquitto through pkg-config; the shim holds only what Swift cannot import.
+        .systemLibrary(
+            name: "CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
+        // Child processes with their own process group, output pipes and a reaper thread.
+        .target(name: "Spawn"),
+        // Shoal-agnostic MQTT v5 client over libmosquitto, plus a mosquitto launcher.
+        .target(
+            name: "Mosquitto",
+            dependencies: [
+                "CMosquitto", "Spawn",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Pure Shoal: topics, messages, selectors, execution state machine. No I/O.
+        .target(name: "ShoalCore"),
+        .target(
+            name: "ShoalAgent",
+            dependencies: [
+                "ShoalCore", "Mosquitto", "Spawn",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "ShoalDispatcher",
+            dependencies: [
+                "ShoalCore", "Mosquitto",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "shoal",
+            dependencies: [
+                "ShoalCore", "Mosquitto", "ShoalAgent", "ShoalDispatcher", "Spawn",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "ShoalTestSupport",
+            dependencies: ["Mosquitto", "Spawn", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(name: "ShoalCoreTests", dependencies: ["ShoalCore"]),
+        .testTarget(name: "MosquittoTests", dependencies: ["Mosquitto", "ShoalTestSupport"]),
+        .testTarget(name: "ShoalAgentTests", dependencies: ["ShoalAgent", "ShoalTestSupport"]),
+        .testTarget(name: "ShoalDispatcherTests", dependencies: ["ShoalDispatcher", "ShoalTestSupport"]),
+        .testTarget(
+            name: "ShoalEndToEndTests",
+            dependencies: ["ShoalCore", "Mosquitto", "ShoalTestSupport", "Spawn"]
+        ),
+    ]
+)
