@@ -1,0 +1,135 @@
+import CMosquitto
+import Glibc
+import Logging
+import Synchronization
+
+/// What libmosquitto's callbacks reach through `userdata`. Callbacks run on the network
+/// thread: they copy data, update state under the mutex and return quickly.
+final class CallbackTarget: Sendable {
+    let publishes = AcknowledgementWaiters()
+    let subscriptions = AcknowledgementWaiters()
+    private let messageSink: AsyncStream<MQTTMessage>.Continuation
+    private let eventSink: AsyncStream<MQTTConnectionEvent>.Continuation
+    private let logger: Logger
+    private let state = Mutex(State())
+    // Set once in MQTTClient.init before any callback can run.
+    nonisolated(unsafe) var handle: MosquittoHandle?
+
+    private struct State {
+        var connected = false
+        var finished = false
+        var subscriptions: [String: Int32] = [:]
+        var connectWaiters: [CheckedContinuation<Void, any Error>] = []
+    }
+
+    init(messageSink: AsyncStream<MQTTMessage>.Continuation,
+         eventSink: AsyncStream<MQTTConnectionEvent>.Continuation, logger: Logger) {
+        self.messageSink = messageSink
+        self.eventSink = eventSink
+        self.logger = logger
+    }
+
+    static func from(_ userdata: UnsafeMutableRawPointer?) -> CallbackTarget {
+        Unmanaged<CallbackTarget>.fromOpaque(userdata!).takeUnretainedValue()
+    }
+
+    var isConnected: Bool { state.withLock { $0.connected } }
+
+    func didConnect(rc: Int32, flags: Int32) {
+        guard rc == 0 else {
+            logger.warning("Broker refused the connection", metadata: ["mqtt.reason": "\(rc)"])
+            return
+        }
+        let (waiters, filters) = state.withLock { state in
+            state.connected = true
+            defer { state.connectWaiters = [] }
+            return (state.connectWaiters, state.subscriptions)
+        }
+        // Subscribing again is harmless when the session survived and necessary when it did not.
+        for (qos, group) in Dictionary(grouping: filters, by: \.value) {
+            _ = try? sendSubscribe(group.map(\.key), qos: qos)
+        }
+        eventSink.yield(.connected(sessionPresent: flags & 1 == 1))
+        waiters.forEach { $0.resume() }
+    }
+
+    func didDisconnect(rc: Int32) {
+        state.withLock { $0.connected = false }
+        eventSink.yield(.disconnected(reason: rc))
+        if rc != 0 {
+            logger.debug("Connection lost, libmosquitto will reconnect", metadata: ["mqtt.rc": "\(rc)"])
+        }
+    }
+
+    func didReceive(_ message: mosquitto_message, properties: OpaquePointer?) {
+        let payload: [UInt8] = message.payloadlen > 0
+            ? Array(UnsafeRawBufferPointer(start: message.payload, count: Int(message.payloadlen)))
+            : []
+        var responseTopic: String?
+        var correlation: [UInt8]?
+        if let properties {
+            var value: UnsafeMutablePointer<CChar>? = nil
+            if mosquitto_property_read_string(properties, Int32(MQTT_PROP_RESPONSE_TOPIC.rawValue), &value, false) != nil,
+               let value {
+                responseTopic = String(cString: value)
+                free(value)
+            }
+            var data: UnsafeMutableRawPointer? = nil
+            var length: UInt16 = 0
+            if mosquitto_property_read_binary(properties, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), &data, &length, false) != nil,
+               let data {
+                correlation = Array(UnsafeRawBufferPointer(start: data, count: Int(length)))
+                free(data)
+            }
+        }
+        messageSink.yield(MQTTMessage(
+            topic: String(cString: message.topic), payload: payload, qos: message.qos, retain: message.retain,
+            responseTopic: responseTopic, correlationData: correlation))
+    }
+
+    func remember(_ filters: [String], qos: Int32) {
+        state.withLock { state in
+            for filter in filters { state.subscriptions[filter] = qos }
+        }
+    }
+
+    func sendSubscribe(_ filters: [String], qos: Int32) throws(MQTTError) -> Int32 {
+        guard let handle else { throw MQTTError.notConnected }
+        var cStrings = filters.map { strdup($0) }
+        defer { cStrings.forEach { free($0) } }
+        var mid: Int32 = 0
+        let rc = cStrings.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: UnsafeMutablePointer<CChar>?.self, capacity: buffer.count) {
+                mosquitto_subscribe_multiple(handle.pointer, &mid, Int32(filters.count), $0, qos, 0, nil)
+            }
+        }
+        try MQTTError.check(rc, "subscribe")
+        return mid
+    }
+
+    func waitUntilConnected() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let immediate: Result<Void, any Error>? = state.withLock { state in
+                if state.connected { return .success(()) }
+                if state.finished { return .failure(MQTTError.shutDown) }
+                state.connectWaiters.append(continuation)
+                return nil
+            }
+            if let immediate { continuation.resume(with: immediate) }
+        }
+    }
+
+    func finish() {
+        let waiters = state.withLock { state in
+            state.finished = true
+            state.connected = false
+            defer { state.connectWaiters = [] }
+            return state.connectWaiters
+        }
+        waiters.forEach { $0.resume(throwing: MQTTError.shutDown) }
+        publishes.failAll()
+        subscriptions.failAll()
+        messageSink.finish()
+        eventSink.finish()
+    }
+}

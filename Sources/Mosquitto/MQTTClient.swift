@@ -1,0 +1,209 @@
+import CMosquitto
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// An MQTT v5 client over libmosquitto's threaded API. Knows nothing of Shoal.
+///
+/// Threading: every public method is thread-safe. libmosquitto runs its network loop on a
+/// thread of its own (`mosquitto_loop_start`); the C callbacks run there, only copy what
+/// they are given and hand it to Swift through `messages`, `connectionEvents` and the
+/// acknowledgement waiters, all guarded by one `Mutex`.
+///
+/// Lifecycle: `start()` connects (retrying with backoff until the broker answers) and
+/// starts the loop; from then on libmosquitto reconnects by itself and the client
+/// re-subscribes after every connect. `stop()` disconnects cleanly and ends the streams.
+/// As a `Service`, `run()` does both around the graceful-shutdown signal.
+public final class MQTTClient: Service, Sendable {
+    public let configuration: MQTTConfiguration
+    /// Every message received on a subscription, in arrival order. One consumer.
+    public let messages: AsyncStream<MQTTMessage>
+    /// Connects and disconnects, in order. One consumer; may be ignored.
+    public let connectionEvents: AsyncStream<MQTTConnectionEvent>
+
+    let callbacks: CallbackTarget
+    private let handle: MosquittoHandle
+    private let logger: Logger
+
+    public init(configuration: MQTTConfiguration, logger: Logger) throws(MQTTError) {
+        MosquittoLibrary.ensureInitialised()
+        self.configuration = configuration
+        self.logger = logger
+        let (messages, messageSink) = AsyncStream.makeStream(of: MQTTMessage.self)
+        let (events, eventSink) = AsyncStream.makeStream(of: MQTTConnectionEvent.self)
+        self.messages = messages
+        self.connectionEvents = events
+        self.callbacks = CallbackTarget(messageSink: messageSink, eventSink: eventSink, logger: logger)
+        // Ownership: `callbacks` is retained by this client for its whole life, and the
+        // mosquitto handle (destroyed in deinit, after the loop thread has stopped) is the only
+        // holder of the unretained pointer, so the pointer never outlives its object.
+        let userdata = Unmanaged.passUnretained(callbacks).toOpaque()
+        guard let mosq = mosquitto_new(configuration.clientID, configuration.cleanStart, userdata) else {
+            throw MQTTError(code: Int32(MOSQ_ERR_NOMEM.rawValue), operation: "create client")
+        }
+        handle = MosquittoHandle(mosq)
+        callbacks.handle = handle
+        try configure(mosq)
+    }
+
+    deinit {
+        mosquitto_loop_stop(handle.pointer, true)
+        mosquitto_destroy(handle.pointer)
+    }
+
+    private func configure(_ mosq: OpaquePointer) throws(MQTTError) {
+        try MQTTError.check(mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5), "set protocol")
+        try MQTTError.check(mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1), "set TCP_NODELAY")
+        try MQTTError.check(mosquitto_max_inflight_messages_set(mosq, configuration.maxInflight), "set inflight")
+        try MQTTError.check(
+            mosquitto_reconnect_delay_set(mosq, configuration.reconnectDelay.min, configuration.reconnectDelay.max, true),
+            "set reconnect delay")
+        if let username = configuration.username {
+            try MQTTError.check(mosquitto_username_pw_set(mosq, username, configuration.password), "set credentials")
+        }
+        if let will = configuration.will {
+            try MQTTError.check(
+                mosquitto_will_set_v5(mosq, will.topic, Int32(will.payload.count), will.payload, will.qos, will.retain, nil),
+                "set will")
+        }
+        mosquitto_connect_v5_callback_set(mosq) { _, userdata, rc, flags, _ in
+            CallbackTarget.from(userdata).didConnect(rc: rc, flags: flags)
+        }
+        mosquitto_disconnect_v5_callback_set(mosq) { _, userdata, rc, _ in
+            CallbackTarget.from(userdata).didDisconnect(rc: rc)
+        }
+        mosquitto_message_v5_callback_set(mosq) { _, userdata, message, properties in
+            guard let message else { return }
+            CallbackTarget.from(userdata).didReceive(message.pointee, properties: properties)
+        }
+        mosquitto_publish_v5_callback_set(mosq) { _, userdata, mid, _, _ in
+            CallbackTarget.from(userdata).publishes.acknowledge(mid)
+        }
+        mosquitto_subscribe_v5_callback_set(mosq) { _, userdata, mid, _, _, _ in
+            CallbackTarget.from(userdata).subscriptions.acknowledge(mid)
+        }
+    }
+
+    // MARK: Lifecycle
+
+    /// Connects, retrying with exponential backoff while the broker cannot be reached,
+    /// then starts the network thread. Returns once the first CONNACK has arrived.
+    public func start() async throws {
+        var properties: OpaquePointer? = nil
+        defer { mosquitto_property_free_all(&properties) }
+        if configuration.sessionExpiry > 0 {
+            try MQTTError.check(
+                mosquitto_property_add_int32(&properties, Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue),
+                                             configuration.sessionExpiry),
+                "set session expiry")
+        }
+        var delay: Duration = .milliseconds(50)
+        while true {
+            try Task.checkCancellation()
+            let rc = mosquitto_connect_bind_v5(
+                handle.pointer, configuration.host, configuration.port, configuration.keepAlive, nil, properties)
+            if rc == MOSQ_ERR_SUCCESS.rawValue { break }
+            if rc == MOSQ_ERR_INVAL.rawValue { try MQTTError.check(rc, "connect") }
+            logger.debug("Broker not reachable, retrying",
+                         metadata: ["mqtt.broker": "\(configuration.host):\(configuration.port)", "mqtt.rc": "\(rc)"])
+            // Backoff between attempts is the point here, not synchronisation.
+            try await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(Int(configuration.reconnectDelay.max)))
+        }
+        try MQTTError.check(mosquitto_loop_start(handle.pointer), "start network loop")
+        try await callbacks.waitUntilConnected()
+    }
+
+    /// Sends DISCONNECT (so no Will is published), stops the network thread and ends the
+    /// streams. Pending acknowledgement waiters fail with `MQTTError.shutDown`.
+    public func stop() {
+        mosquitto_disconnect_v5(handle.pointer, 0, nil)
+        mosquitto_loop_stop(handle.pointer, false)
+        callbacks.finish()
+    }
+
+    /// Ends the connection without DISCONNECT, so the broker publishes the Will: what a crash
+    /// looks like from outside. For tests and for `kill -9`-like behaviour.
+    public func abort() {
+        mosquitto_loop_stop(handle.pointer, true)
+        callbacks.finish()
+    }
+
+    public func run() async throws {
+        try await start()
+        // Suspends until graceful shutdown (or cancellation); only then disconnect.
+        try? await gracefulShutdown()
+        stop()
+    }
+
+    public var isConnected: Bool { callbacks.isConnected }
+
+    // MARK: Publish and subscribe
+
+    /// Queues a message without waiting for the broker (pipelined). Returns the message id.
+    /// QoS 1 messages queued while disconnected are kept in RAM by libmosquitto and sent on
+    /// reconnect; durable delivery is the caller's own outbox.
+    @discardableResult
+    public func publish(_ message: MQTTMessage) throws(MQTTError) -> Int32 {
+        var properties: OpaquePointer? = nil
+        defer { mosquitto_property_free_all(&properties) }
+        if let responseTopic = message.responseTopic {
+            try MQTTError.check(
+                mosquitto_property_add_string(&properties, Int32(MQTT_PROP_RESPONSE_TOPIC.rawValue), responseTopic),
+                "set response topic")
+        }
+        if let correlation = message.correlationData {
+            try MQTTError.check(
+                mosquitto_property_add_binary(
+                    &properties, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), correlation, UInt16(clamping: correlation.count)),
+                "set correlation data")
+        }
+        var mid: Int32 = 0
+        let rc = message.payload.withUnsafeBytes { bytes in
+            mosquitto_publish_v5(
+                handle.pointer, &mid, message.topic, Int32(bytes.count), bytes.baseAddress,
+                message.qos, message.retain, properties)
+        }
+        // Not connected: libmosquitto still queued a QoS>0 message for the reconnect.
+        if rc == MOSQ_ERR_NO_CONN.rawValue && message.qos > 0 { return mid }
+        try MQTTError.check(rc, "publish to \(message.topic)")
+        return mid
+    }
+
+    public func publish(_ topic: String, _ payload: [UInt8], qos: Int32 = 1, retain: Bool = false) throws(MQTTError) {
+        try publish(MQTTMessage(topic: topic, payload: payload, qos: qos, retain: retain))
+    }
+
+    /// Publishes and waits until the broker has acknowledged it (PUBACK for QoS 1).
+    public func publishConfirmed(_ message: MQTTMessage) async throws {
+        let mid = try publish(message)
+        try await callbacks.publishes.wait(for: mid)
+    }
+
+    /// Subscribes (and remembers the filters, to subscribe again after every reconnect);
+    /// returns once the broker has answered with SUBACK.
+    public func subscribe(_ filters: [String], qos: Int32 = 1) async throws {
+        guard !filters.isEmpty else { return }
+        callbacks.remember(filters, qos: qos)
+        let mid = try callbacks.sendSubscribe(filters, qos: qos)
+        try await callbacks.subscriptions.wait(for: mid)
+    }
+}
+
+/// libmosquitto's `struct mosquitto *`. It is documented thread-safe for publish,
+/// subscribe and disconnect once the threaded loop runs, which is all Shoal calls on it
+/// from other threads; creation and destruction happen in `MQTTClient.init`/`deinit`.
+struct MosquittoHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+}
+
+enum MosquittoLibrary {
+    /// `mosquitto_lib_init` is not thread-safe: a `static let` runs it exactly once.
+    private static let initialised: Bool = {
+        mosquitto_lib_init()
+        return true
+    }()
+
+    static func ensureInitialised() { _ = initialised }
+}

@@ -1,0 +1,81 @@
+/// How an `MQTTClient` connects. Plain values; no I/O.
+public struct MQTTConfiguration: Sendable {
+    public struct Will: Sendable {
+        public var topic: String
+        public var payload: [UInt8]
+        public var qos: Int32
+        public var retain: Bool
+        public init(topic: String, payload: [UInt8], qos: Int32 = 1, retain: Bool = false) {
+            self.topic = topic
+            self.payload = payload
+            self.qos = qos
+            self.retain = retain
+        }
+    }
+
+    public var host: String
+    public var port: Int32
+    public var clientID: String
+    public var username: String?
+    /// Never logged.
+    public var password: String?
+    public var keepAlive: Int32
+    /// `false` with a non-zero `sessionExpiry` gives a persistent session: the broker keeps
+    /// subscriptions and queues QoS 1 messages while the client is away.
+    public var cleanStart: Bool
+    public var sessionExpiry: UInt32
+    public var will: Will?
+    public var reconnectDelay: (min: UInt32, max: UInt32)
+    public var maxInflight: UInt32
+
+    public init(
+        host: String = "127.0.0.1", port: Int32 = 1883, clientID: String,
+        username: String? = nil, password: String? = nil, keepAlive: Int32 = 30,
+        cleanStart: Bool = true, sessionExpiry: UInt32 = 0, will: Will? = nil,
+        reconnectDelay: (min: UInt32, max: UInt32) = (1, 10), maxInflight: UInt32 = 1000
+    ) {
+        self.host = host
+        self.port = port
+        self.clientID = clientID
+        self.username = username
+        self.password = password
+        self.keepAlive = keepAlive
+        self.cleanStart = cleanStart
+        self.sessionExpiry = sessionExpiry
+        self.will = will
+        self.reconnectDelay = reconnectDelay
+        self.maxInflight = maxInflight
+    }
+}
+
+/// `mqtt://host:port` (the scheme may be omitted; the port defaults to 1883).
+public struct BrokerAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int32
+
+    public init(host: String, port: Int32) {
+        self.host = host
+        self.port = port
+    }
+
+    public init?(_ text: String) {
+        var rest = Substring(text)
+        if rest.hasPrefix("mqtt://") {
+            rest = rest.dropFirst("mqtt://".count)
+        } else if rest.contains("/") {
+            return nil
+        }
+        if rest.hasSuffix("/") { rest = rest.dropLast() }
+        let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
+        guard let hostPart = parts.first, !hostPart.isEmpty, parts.count <= 2 else { return nil }
+        host = String(hostPart)
+        if parts.count == 2 {
+            guard let port = Int32(parts[1]), (1...65535).contains(port) else { return nil }
+            self.port = port
+        } else {
+            port = 1883
+        }
+    }
+
+    public var description: String { "mqtt://\(host):\(port)" }
+}

@@ -1,0 +1,38 @@
+import Mosquitto
+import ShoalCore
+
+/// Everything an agent needs to start. Plain values, built by the CLI or by tests.
+public struct AgentConfiguration: Sendable {
+    public var broker: BrokerAddress
+    public var nodeID: String
+    /// Configured labels; they override automatic ones of the same name.
+    public var labels: [String: String]
+    public var dataDirectory: String
+    public var heartbeatInterval: Double
+    public var topics: TopicTree
+    public var username: String?
+    public var password: String?
+    /// Allowance for this node's clock being behind when checking deadlines.
+    public var clockSkewAllowance: Double
+    /// Output kept per execution; the rest is dropped with a note.
+    public var outputLimit: Int
+
+    public init(
+        broker: BrokerAddress, nodeID: String, labels: [String: String] = [:], dataDirectory: String,
+        heartbeatInterval: Double = 5, topics: TopicTree = TopicTree(), username: String? = nil,
+        password: String? = nil, clockSkewAllowance: Double = 5, outputLimit: Int = 1 << 20
+    ) {
+        self.broker = broker
+        self.nodeID = nodeID
+        self.labels = labels
+        self.dataDirectory = dataDirectory
+        self.heartbeatInterval = heartbeatInterval
+        self.topics = topics
+        self.username = username
+        self.password = password
+        self.clockSkewAllowance = clockSkewAllowance
+        self.outputLimit = outputLimit
+    }
+}
+
+public let shoalVersion = "0.1.0"

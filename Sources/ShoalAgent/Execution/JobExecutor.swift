@@ -1,0 +1,187 @@
+import Foundation
+import Glibc
+import Logging
+import ShoalCore
+import Spawn
+import Synchronization
+
+/// Runs claimed jobs: one child process each, killed as a whole process group on timeout
+/// or cancel, with output reported in numbered chunks.
+///
+/// Thread-safe. `execute` runs inside the agent's task group; the running processes are
+/// tracked only so that a cancel request can reach them.
+final class JobExecutor: Sendable {
+    private let configuration: AgentConfiguration
+    private let ledger: ExecutionLedger
+    private let reporter: Reporter
+    private let logger: Logger
+    private let running = Mutex<[String: RunningJob]>([:])
+
+    private struct RunningJob {
+        var process: ChildProcess
+        var canceled = false
+    }
+
+    init(configuration: AgentConfiguration, ledger: ExecutionLedger, reporter: Reporter, logger: Logger) {
+        self.configuration = configuration
+        self.ledger = ledger
+        self.reporter = reporter
+        self.logger = logger
+    }
+
+    var runningCount: Int { running.withLock { $0.count } }
+
+    private var node: String { configuration.nodeID }
+    private var topics: TopicTree { configuration.topics }
+
+    private func now() -> Double { Date().timeIntervalSince1970 }
+
+    /// Decides what to do with a delivered job and does it. Never throws: every outcome is
+    /// reported (or, for a job not meant for this node, deliberately ignored).
+    func handle(_ job: JobMessage, labels: [String: String]) async {
+        guard job.nodes.contains(node) else { return }
+        let claimed: Bool
+        do {
+            claimed = try ledger.claim(job.id, at: now())
+        } catch {
+            logger.error("Ledger write failed; refusing the job", metadata: ["job.id": "\(job.id)", "error": "\(error)"])
+            await reporter.status(.init(job: job.id, node: node, seq: 1, state: .rejected,
+                                        reason: "agent cannot write its ledger", at: now()), topics: topics)
+            return
+        }
+        guard claimed else {
+            logger.debug("Job delivered again; already claimed", metadata: ["job.id": "\(job.id)"])
+            return
+        }
+        if now() > job.deadline + configuration.clockSkewAllowance {
+            await finish(job.id, seq: 1, state: .rejected, reason: "deadline passed before the node received the job")
+            return
+        }
+        guard job.selector.matches(labels) else {
+            await finish(job.id, seq: 1, state: .rejected, reason: "node labels no longer match selector '\(job.selector)'")
+            return
+        }
+        await reporter.status(.init(job: job.id, node: node, seq: 1, state: .accepted, at: now()), topics: topics)
+        await run(job)
+    }
+
+    private func run(_ job: JobMessage) async {
+        let (chunks, chunkSink) = AsyncStream.makeStream(of: (OutputChannel, [UInt8]).self)
+        let process: ChildProcess
+        let startedAt = now()
+        do {
+            process = try ChildProcess.spawn(
+                .init(arguments: job.task.argv, environment: ["SHOAL_JOB_ID": job.id, "SHOAL_NODE_ID": node]),
+                onOutput: { stream, bytes in chunkSink.yield((stream == .stdout ? .stdout : .stderr, bytes)) },
+                onExit: { _ in chunkSink.finish() })
+        } catch {
+            await finish(job.id, seq: 2, state: .failed, reason: "\(error)", exitCode: 127)
+            return
+        }
+        running.withLock { $0[job.id] = RunningJob(process: process) }
+        try? ledger.update(.init(job: job.id, state: .running, processGroup: process.pid,
+                                 processStart: ProcessStartTime.of(process.pid), claimedAt: startedAt))
+        await reporter.status(.init(job: job.id, node: node, seq: 2, state: .running, at: now(), startedAt: startedAt),
+                              topics: topics)
+
+        let timedOut = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                // The timeout guard: a bounded sleep that kills the process group when it wins.
+                try? await Task.sleep(for: .seconds(job.timeout))
+                guard !Task.isCancelled else { return false }
+                process.kill(SIGKILL)
+                return true
+            }
+            let count = await forward(chunks, of: job.id)
+            _ = await process.wait()
+            group.cancelAll()
+            let timedOut = await group.next() ?? false
+            _ = count
+            return timedOut
+        }
+        let termination = await process.wait()
+        let canceled = running.withLock { $0.removeValue(forKey: job.id)?.canceled ?? false }
+        let chunkCount = lastChunk.withLock { $0.removeValue(forKey: job.id) ?? 0 }
+        let state: ExecutionState
+        let reason: String?
+        switch (canceled, timedOut, termination) {
+        case (true, _, _): (state, reason) = (.canceled, "canceled by request")
+        case (_, true, _): (state, reason) = (.timedOut, "killed after \(DurationText.format(job.timeout))")
+        case (_, _, .exited(0)): (state, reason) = (.succeeded, nil)
+        case (_, _, .exited(let code)): (state, reason) = (.failed, "exit status \(code)")
+        case (_, _, .signaled(let signal)): (state, reason) = (.failed, "killed by signal \(signal)")
+        }
+        await finish(job.id, seq: 3, state: state, reason: reason, exitCode: termination.exitCode,
+                     startedAt: startedAt, chunks: chunkCount)
+    }
+
+    private let lastChunk = Mutex<[String: UInt32]>([:])
+
+    /// Publishes output chunks in order, up to the configured limit.
+    private func forward(_ chunks: AsyncStream<(OutputChannel, [UInt8])>, of job: String) async -> UInt32 {
+        var sequence: UInt32 = 0
+        var total = 0
+        var truncated = false
+        for await (stream, bytes) in chunks {
+            guard total < configuration.outputLimit else {
+                if !truncated {
+                    truncated = true
+                    sequence += 1
+                    let note = OutputChunkMessage(job: job, node: node, seq: sequence, stream: .stderr,
+                                                  data: "\n[shoal: output truncated at \(configuration.outputLimit) bytes]\n")
+                    await reporter.send(topics.execOutput(node: node, job: job), Wire.encode(note))
+                }
+                continue
+            }
+            total += bytes.count
+            sequence += 1
+            let chunk = OutputChunkMessage(job: job, node: node, seq: sequence, stream: stream,
+                                           data: String(decoding: bytes, as: UTF8.self))
+            await reporter.send(topics.execOutput(node: node, job: job), Wire.encode(chunk))
+        }
+        lastChunk.withLock { $0[job] = sequence }
+        return sequence
+    }
+
+    /// Records a terminal state in the ledger, then reports it.
+    func finish(_ job: String, seq: UInt32, state: ExecutionState, reason: String?, exitCode: Int32? = nil,
+                startedAt: Double? = nil, chunks: UInt32? = nil) async {
+        let claimedAt = ledger.entry(job)?.claimedAt ?? now()
+        try? ledger.update(.init(job: job, state: state, exitCode: exitCode, claimedAt: claimedAt))
+        await reporter.status(.init(job: job, node: node, seq: seq, state: state, exitCode: exitCode, reason: reason,
+                                    at: now(), startedAt: startedAt, chunks: chunks), topics: topics)
+    }
+
+    func cancel(_ job: String) {
+        let process = running.withLock { jobs -> ChildProcess? in
+            jobs[job]?.canceled = true
+            return jobs[job]?.process
+        }
+        process?.kill(SIGKILL)
+    }
+
+    /// Jobs a previous run of this agent claimed but never finished (it was killed): they
+    /// are not run again. A process group left behind is killed, then the job is reported
+    /// `failed`.
+    func recoverInterruptedJobs() async {
+        for entry in ledger.unfinished() {
+            if let group = entry.processGroup, let start = entry.processStart, ProcessStartTime.of(group) == start {
+                _ = Glibc.kill(-group, SIGKILL)
+            }
+            logger.info("Job interrupted by an agent restart; not run again", metadata: ["job.id": "\(entry.job)"])
+            await finish(entry.job, seq: 3, state: .failed,
+                         reason: "agent restarted while the job was \(entry.state.rawValue); not run again")
+        }
+    }
+}
+
+/// A process's start time in clock ticks since boot (field 22 of /proc/PID/stat).
+enum ProcessStartTime {
+    static func of(_ pid: Int32) -> UInt64? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // Fields after the command name start at field 3, so field 22 is index 19.
+        return fields.count > 19 ? UInt64(fields[19]) : nil
+    }
+}

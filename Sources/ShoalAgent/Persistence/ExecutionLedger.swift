@@ -1,0 +1,53 @@
+import Foundation
+import ShoalCore
+import Synchronization
+
+/// The agent's durable record of every job it has claimed, one file per job under
+/// `{data}/ledger/`. A job is claimed by creating its file exclusively (and fsyncing it)
+/// before anything runs, so a redelivered job, or the same job after a crash, is never run
+/// twice on this node.
+///
+/// Thread-safe: file operations are atomic; entries are only rewritten by the job's own task.
+public final class ExecutionLedger: Sendable {
+    public struct Entry: Codable, Sendable, Equatable {
+        public var job: String
+        public var state: ExecutionState
+        /// Process group of the running job, and its start time as /proc reports it
+        /// (so a recycled pid is never killed by mistake).
+        public var processGroup: Int32?
+        public var processStart: UInt64?
+        public var exitCode: Int32?
+        public var claimedAt: Double
+    }
+
+    private let directory: String
+
+    public init(directory: String) throws {
+        self.directory = directory
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    private func path(_ job: String) -> String { "\(directory)/\(job).json" }
+
+    /// True when this call claimed the job; false when it was claimed before.
+    public func claim(_ job: String, at time: Double) throws -> Bool {
+        let entry = Entry(job: job, state: .accepted, claimedAt: time)
+        return try DurableFile.create(path(job), with: Wire.encode(entry), sync: true)
+    }
+
+    public func update(_ entry: Entry) throws {
+        try DurableFile.replace(path(entry.job), with: Wire.encode(entry))
+    }
+
+    public func entry(_ job: String) -> Entry? {
+        DurableFile.read(path(job)).flatMap { try? Wire.decode(Entry.self, from: $0) }
+    }
+
+    /// Claimed jobs that never reached a terminal state: the agent died while they ran.
+    public func unfinished() -> [Entry] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasSuffix(".json") }.compactMap { name in
+            DurableFile.read("\(directory)/\(name)").flatMap { try? Wire.decode(Entry.self, from: $0) }
+        }.filter { !$0.state.isTerminal }
+    }
+}

@@ -1,0 +1,51 @@
+public struct SubmitJobRequest: Sendable, Codable, Equatable {
+    /// Client-chosen id (lets a client subscribe to the job's events before submitting,
+    /// and makes a retried submit idempotent). The dispatcher makes one when absent.
+    public var id: String?
+    public var selector: String
+    /// Required, and must be true, when `selector` is empty: running on every node is
+    /// never an accident.
+    public var all: Bool
+    public var task: JobTask
+    public var timeout: Double
+    /// Seconds from submission until nodes that have not acknowledged become `unreachable`.
+    public var deadlineIn: Double
+
+    public init(id: String? = nil, selector: String, all: Bool = false, task: JobTask,
+                timeout: Double = 60, deadlineIn: Double = 600) {
+        self.id = id
+        self.selector = selector
+        self.all = all
+        self.task = task
+        self.timeout = timeout
+        self.deadlineIn = deadlineIn
+    }
+}
+
+public struct GetJobRequest: Sendable, Codable, Equatable {
+    public var id: String
+    public var withOutput: Bool
+    public init(id: String, withOutput: Bool = true) {
+        self.id = id
+        self.withOutput = withOutput
+    }
+}
+
+public struct ListJobsRequest: Sendable, Codable, Equatable {
+    public var limit: Int
+    public init(limit: Int = 50) { self.limit = limit }
+}
+
+public struct JobOutputRequest: Sendable, Codable, Equatable {
+    public var id: String
+    public var node: String?
+    public init(id: String, node: String? = nil) {
+        self.id = id
+        self.node = node
+    }
+}
+
+public struct ListNodesRequest: Sendable, Codable, Equatable {
+    public var selector: String
+    public init(selector: String = "") { self.selector = selector }
+}

@@ -1,0 +1,94 @@
+/// A node as the registry sees it.
+public struct NodeView: Sendable, Codable, Equatable {
+    public var id: String
+    public var labels: [String: String]
+    public var online: Bool
+    public var version: String
+    public var firstSeen: Double
+    public var lastSeen: Double
+    /// Heartbeat clock minus dispatcher clock at receipt, seconds (positive: node ahead).
+    public var clockOffset: Double?
+
+    public init(id: String, labels: [String: String], online: Bool, version: String,
+                firstSeen: Double, lastSeen: Double, clockOffset: Double? = nil) {
+        self.id = id
+        self.labels = labels
+        self.online = online
+        self.version = version
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+        self.clockOffset = clockOffset
+    }
+}
+
+/// One job with its per-state tallies.
+public struct JobView: Sendable, Codable, Equatable {
+    public var id: String
+    public var selector: String
+    public var task: JobTask
+    public var timeout: Double
+    public var deadline: Double
+    public var createdAt: Double
+    public var expected: Int
+    public var counts: [String: Int]
+    public var finishedAt: Double?
+
+    public init(id: String, selector: String, task: JobTask, timeout: Double, deadline: Double,
+                createdAt: Double, expected: Int, counts: [String: Int], finishedAt: Double?) {
+        self.id = id
+        self.selector = selector
+        self.task = task
+        self.timeout = timeout
+        self.deadline = deadline
+        self.createdAt = createdAt
+        self.expected = expected
+        self.counts = counts
+        self.finishedAt = finishedAt
+    }
+
+    public var isFinished: Bool { finishedAt != nil }
+}
+
+/// One expected node of one job: always present, whatever happened.
+public struct ExecutionView: Sendable, Codable, Equatable {
+    public var job: String
+    public var node: String
+    public var state: ExecutionState
+    public var exitCode: Int32?
+    public var reason: String?
+    public var startedAt: Double?
+    public var finishedAt: Double?
+    /// Whether the node was online when this view was made: tells "offline" from "no answer".
+    public var nodeOnline: Bool?
+    public var stdout: String?
+    public var stderr: String?
+
+    public init(job: String, node: String, state: ExecutionState, exitCode: Int32? = nil, reason: String? = nil,
+                startedAt: Double? = nil, finishedAt: Double? = nil, nodeOnline: Bool? = nil,
+                stdout: String? = nil, stderr: String? = nil) {
+        self.job = job
+        self.node = node
+        self.state = state
+        self.exitCode = exitCode
+        self.reason = reason
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.nodeOnline = nodeOnline
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+
+    public var duration: Double? {
+        guard let startedAt, let finishedAt else { return nil }
+        return max(0, finishedAt - startedAt)
+    }
+}
+
+public struct JobDetail: Sendable, Codable, Equatable {
+    public var job: JobView
+    public var executions: [ExecutionView]
+    public init(job: JobView, executions: [ExecutionView]) {
+        self.job = job
+        self.executions = executions
+    }
+}

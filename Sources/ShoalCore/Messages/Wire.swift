@@ -1,0 +1,46 @@
+import Foundation
+
+/// JSON encoding of every Shoal payload. Each message carries `v` (its schema version).
+public enum Wire {
+    public static let version = 1
+
+    public static func encode<T: Encodable>(_ value: T) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        // Encoding our own Codable values cannot fail (no non-finite numbers are produced).
+        return Array((try? encoder.encode(value)) ?? Data("{}".utf8))
+    }
+
+    /// Decodes `payload`; throws a `WireError` that names the type and what was wrong,
+    /// which callers log and drop: malformed input is never fatal.
+    public static func decode<T: Decodable>(_ type: T.Type, from payload: [UInt8]) throws(WireError) -> T {
+        guard payload.count <= maximumPayload else {
+            throw WireError(description: "\(T.self): payload of \(payload.count) bytes exceeds \(maximumPayload)")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(payload))
+        } catch let error as DecodingError {
+            throw WireError(description: "\(T.self): \(Self.describe(error))")
+        } catch {
+            throw WireError(description: "\(T.self): \(error)")
+        }
+    }
+
+    /// Larger payloads are refused before parsing (a hostile 10 MiB message costs nothing).
+    public static let maximumPayload = 4 * 1024 * 1024
+
+    private static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .dataCorrupted(let context): "malformed (\(context.debugDescription))"
+        case .keyNotFound(let key, _): "missing field '\(key.stringValue)'"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            "wrong type at '\(context.codingPath.map(\.stringValue).joined(separator: "."))'"
+        @unknown default: "\(error)"
+        }
+    }
+}
+
+public struct WireError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(description: String) { self.description = description }
+}

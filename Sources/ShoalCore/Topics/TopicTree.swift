@@ -1,0 +1,94 @@
+/// Builds and parses Shoal's MQTT topics under a prefix (default `shoal/v1`).
+///
+/// Everything an agent publishes sits under `node/{id}/`, so the broker's ACL can pin each
+/// agent to its own subtree.
+public struct TopicTree: Sendable, Hashable {
+    public let prefix: String
+
+    public init(prefix: String = "shoal/v1") {
+        self.prefix = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
+    }
+
+    public func cellJob(_ cell: Cell) -> String { "\(prefix)/cell/\(cell.region)/\(cell.arch)/\(cell.role)/job" }
+    public func nodeJob(_ node: String) -> String { "\(prefix)/node/\(node)/job" }
+    public func nodeControl(_ node: String) -> String { "\(prefix)/node/\(node)/ctl" }
+    public func birth(_ node: String) -> String { "\(prefix)/node/\(node)/birth" }
+    public func death(_ node: String) -> String { "\(prefix)/node/\(node)/death" }
+    public func heartbeat(_ node: String) -> String { "\(prefix)/node/\(node)/hb" }
+    public func execStatus(node: String, job: String) -> String { "\(prefix)/node/\(node)/exec/\(job)/status" }
+    public func execOutput(node: String, job: String) -> String { "\(prefix)/node/\(node)/exec/\(job)/out" }
+    public func api(_ operation: APIOperation) -> String { "\(prefix)/api/\(operation.rawValue)" }
+    public func reply(client: String) -> String { "\(prefix)/reply/\(client)" }
+    public func jobEvents(_ job: String) -> String { "\(prefix)/events/job/\(job)" }
+    public func nodeEvents(_ node: String) -> String { "\(prefix)/events/node/\(node)" }
+
+    /// What the dispatcher subscribes to: every node's reports and the API.
+    public var dispatcherFilters: [String] {
+        [
+            "\(prefix)/node/+/birth", "\(prefix)/node/+/death", "\(prefix)/node/+/hb",
+            "\(prefix)/node/+/exec/+/status", "\(prefix)/node/+/exec/+/out", "\(prefix)/api/+",
+        ]
+    }
+
+    /// What one agent subscribes to: its cell's jobs and its own job and control topics.
+    public func agentFilters(node: String, cell: Cell) -> [String] {
+        [cellJob(cell), nodeJob(node), nodeControl(node)]
+    }
+
+    public enum Route: Sendable, Equatable {
+        case birth(node: String)
+        case death(node: String)
+        case heartbeat(node: String)
+        case execStatus(node: String, job: String)
+        case execOutput(node: String, job: String)
+        case nodeJob(node: String)
+        case nodeControl(node: String)
+        case cellJob(Cell)
+        case api(APIOperation)
+    }
+
+    /// Classifies a received topic; nil for anything Shoal does not know (ignored, not fatal).
+    public func route(_ topic: String) -> Route? {
+        guard topic.hasPrefix(prefix), topic.utf8.count > prefix.utf8.count + 1 else { return nil }
+        let parts = topic.dropFirst(prefix.count + 1).split(separator: "/", omittingEmptySubsequences: false)
+        switch (parts.count, parts.first) {
+        case (3, "node"):
+            let node = String(parts[1])
+            switch parts[2] {
+            case "birth": return .birth(node: node)
+            case "death": return .death(node: node)
+            case "hb": return .heartbeat(node: node)
+            case "job": return .nodeJob(node: node)
+            case "ctl": return .nodeControl(node: node)
+            default: return nil
+            }
+        case (5, "node") where parts[2] == "exec":
+            let node = String(parts[1]), job = String(parts[3])
+            switch parts[4] {
+            case "status": return .execStatus(node: node, job: job)
+            case "out": return .execOutput(node: node, job: job)
+            default: return nil
+            }
+        case (5, "cell") where parts[4] == "job":
+            return .cellJob(Cell(region: String(parts[1]), arch: String(parts[2]), role: String(parts[3])))
+        case (2, "api"):
+            return APIOperation(rawValue: String(parts[1])).map(Route.api)
+        default:
+            return nil
+        }
+    }
+
+    /// A node id or label value is usable as one topic level when it holds none of MQTT's
+    /// separators or wildcards.
+    public static func isValidLevel(_ text: String) -> Bool {
+        !text.isEmpty && !text.utf8.contains { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "#") || $0 == 0 }
+    }
+}
+
+extension TopicTree {
+    /// A topic one may publish to: non-empty, no wildcards, not a `$` system topic.
+    public static func isValidTopicName(_ topic: String) -> Bool {
+        !topic.isEmpty && topic.utf8.count < 65_536 && !topic.hasPrefix("$")
+            && !topic.utf8.contains { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "#") || $0 == 0 }
+    }
+}

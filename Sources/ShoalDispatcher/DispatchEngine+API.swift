@@ -1,0 +1,118 @@
+import Mosquitto
+import ShoalCore
+
+/// The request/response API. Every request gets an answer, including malformed ones
+/// (when they say where to reply).
+extension DispatchEngine {
+    func answer(_ operation: APIOperation, _ request: MQTTMessage) {
+        let routing = (try? Wire.decode(ReplyRouting.self, from: request.payload)) ?? ReplyRouting()
+        guard let replyTopic = request.responseTopic ?? routing.replyTo, TopicTree.isValidTopicName(replyTopic) else {
+            logger.debug("API request without a reply topic", metadata: ["topic": "\(request.topic)"])
+            return
+        }
+        let payload: [UInt8]
+        switch operation {
+        case .submitJob: payload = respond(request, routing) { try self.submit(try Wire.decode(SubmitJobRequest.self, from: $0)) }
+        case .getJob: payload = respond(request, routing) { try self.detail(try Wire.decode(GetJobRequest.self, from: $0)) }
+        case .listJobs: payload = respond(request, routing) { try self.listJobs(try Wire.decode(ListJobsRequest.self, from: $0)) }
+        case .jobOutput: payload = respond(request, routing) { try self.output(try Wire.decode(JobOutputRequest.self, from: $0)) }
+        case .listNodes: payload = respond(request, routing) { try self.listNodes(try Wire.decode(ListNodesRequest.self, from: $0)) }
+        }
+        _ = try? client.publish(MQTTMessage(topic: replyTopic, payload: payload, qos: 1, correlationData: request.correlationData))
+    }
+
+    private func respond<Result: Codable & Sendable>(
+        _ request: MQTTMessage, _ routing: ReplyRouting, _ body: ([UInt8]) throws -> Result
+    ) -> [UInt8] {
+        do {
+            return Wire.encode(APIResponse.success(try body(request.payload), id: routing.id))
+        } catch {
+            return Wire.encode(APIResponse<Result>.failure("\(error)", id: routing.id))
+        }
+    }
+
+    func submit(_ request: SubmitJobRequest) throws -> JobDetail {
+        let selector: Selector
+        do {
+            selector = try Selector(parsing: request.selector)
+        } catch {
+            throw APIError("invalid selector: \(error.description)")
+        }
+        if selector.isEmpty && !request.all {
+            throw APIError("empty selector: give a selector, or say all=true (shoal run --all) to target every node")
+        }
+        guard request.timeout > 0, request.deadlineIn > 0 else { throw APIError("timeout and deadline must be positive") }
+        let time = now()
+        var generator = SystemRandomNumberGenerator()
+        let id = request.id ?? JobID.make(milliseconds: UInt64(time * 1000), using: &generator)
+        guard JobID.isValid(id) else { throw APIError("invalid job id '\(id)': use letters, digits, '-', '_' or '.'") }
+        // Submitting the same id again is a retry: answer with the job as it is.
+        if try store.job(id) != nil { return try detail(GetJobRequest(id: id, withOutput: false)) }
+
+        let plan = planner.plan(selector, candidates: nodes.values.map { .init(id: $0.id, labels: $0.labels) })
+        let job = JobRecord(id: id, selector: selector.text, task: request.task, timeout: request.timeout,
+                            deadline: time + request.deadlineIn, createdAt: time, expected: plan.expected.count,
+                            finishedAt: plan.expected.isEmpty ? time : nil)
+        let executions = plan.expected.map {
+            ExecutionRecord(job: id, node: $0, state: .queued, updatedAt: time)
+        }
+        try store.createJob(job, executions: executions)
+        if !plan.expected.isEmpty {
+            active[id] = ActiveJob(record: job, executions: Dictionary(uniqueKeysWithValues: executions.map { ($0.node, $0) }),
+                                   unfinished: executions.count)
+        }
+        for publication in plan.publications {
+            let message = JobMessage(id: id, selector: selector, task: request.task, timeout: request.timeout,
+                                     deadline: job.deadline, nodes: publication.nodes, createdAt: time)
+            let topic = switch publication.target {
+            case .cell(let cell): topics.cellJob(cell)
+            case .node(let node): topics.nodeJob(node)
+            }
+            try client.publish(topic, Wire.encode(message), qos: 1)
+        }
+        logger.debug("Job submitted", metadata: ["job.id": "\(id)", "job.expected": "\(plan.expected.count)",
+                                                 "job.publications": "\(plan.publications.count)"])
+        return JobDetail(job: jobView(job, counts: plan.expected.isEmpty ? [:] : ["queued": plan.expected.count]),
+                         executions: executions.map(executionView))
+    }
+
+    func detail(_ request: GetJobRequest) throws -> JobDetail {
+        guard let job = try store.job(request.id) else { throw APIError("no job with id '\(request.id)'") }
+        let output = request.withOutput ? try store.output(of: job.id) : [:]
+        let executions = try store.executions(of: job.id).map { execution in
+            var view = executionView(execution)
+            view.stdout = output[execution.node]?.stdout
+            view.stderr = output[execution.node]?.stderr
+            return view
+        }
+        return JobDetail(job: jobView(job, counts: try store.counts(of: job.id)), executions: executions)
+    }
+
+    func listJobs(_ request: ListJobsRequest) throws -> [JobView] {
+        try store.recentJobs(limit: max(1, min(request.limit, 10_000))).map { jobView($0.0, counts: $0.1) }
+    }
+
+    func output(_ request: JobOutputRequest) throws -> [ExecutionView] {
+        try detail(GetJobRequest(id: request.id)).executions.filter { request.node == nil || $0.node == request.node }
+    }
+
+    func listNodes(_ request: ListNodesRequest) throws -> [NodeView] {
+        let selector: Selector
+        do {
+            selector = try Selector(parsing: request.selector)
+        } catch {
+            throw APIError("invalid selector: \(error.description)")
+        }
+        return nodes.values.filter { selector.matches($0.labels) }.sorted { $0.id < $1.id }.map(\.view)
+    }
+
+    func jobView(_ job: JobRecord, counts: [String: Int]) -> JobView {
+        JobView(id: job.id, selector: job.selector, task: job.task, timeout: job.timeout, deadline: job.deadline,
+                createdAt: job.createdAt, expected: job.expected, counts: counts, finishedAt: job.finishedAt)
+    }
+}
+
+struct APIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

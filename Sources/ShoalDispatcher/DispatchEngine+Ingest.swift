@@ -1,0 +1,115 @@
+import ShoalCore
+
+/// What agents report: births, deaths, heartbeats, execution states and output.
+extension DispatchEngine {
+    func ingestBirth(node: String, payload: [UInt8]) {
+        do {
+            let birth = try Wire.decode(BirthMessage.self, from: payload)
+            guard birth.node == node, TopicTree.isValidLevel(node) else {
+                throw WireError(description: "node id in payload does not match the topic")
+            }
+            let time = now()
+            let record = NodeRecord(
+                id: node, labels: birth.labels, online: true, version: birth.version, bdSeq: Int64(clamping: birth.bdSeq),
+                heartbeatInterval: max(0.1, birth.heartbeatInterval), firstSeen: nodes[node]?.firstSeen ?? time,
+                lastSeen: time, clockOffset: birth.sentAt - time)
+            try store.saveNode(record)
+            nodes[node] = record
+        } catch {
+            reject("a birth message", error, topic: topics.birth(node))
+        }
+    }
+
+    func ingestDeath(node: String, payload: [UInt8]) {
+        do {
+            let death = try Wire.decode(DeathMessage.self, from: payload)
+            // A death from an older connection than the last birth is stale: ignore it.
+            guard var record = nodes[node], Int64(clamping: death.bdSeq) >= record.bdSeq, record.online else { return }
+            record.online = false
+            try store.saveNode(record)
+            nodes[node] = record
+        } catch {
+            reject("a death message", error, topic: topics.death(node))
+        }
+    }
+
+    func ingestHeartbeat(node: String, payload: [UInt8]) {
+        guard var record = nodes[node] else { return }
+        do {
+            let beat = try Wire.decode(HeartbeatMessage.self, from: payload)
+            let time = now()
+            let wasOnline = record.online
+            record.lastSeen = time
+            record.online = true
+            record.clockOffset = beat.sentAt - time
+            nodes[node] = record
+            // Heartbeats update memory only; the row is written when the node's state changes,
+            // which keeps thousands of heartbeats a second off the disk.
+            if !wasOnline { try store.saveNode(record) }
+        } catch {
+            reject("a heartbeat", error, topic: topics.heartbeat(node))
+        }
+    }
+
+    func ingestStatus(node: String, job: String, payload: [UInt8]) {
+        let status: ExecutionStatusMessage
+        do {
+            status = try Wire.decode(ExecutionStatusMessage.self, from: payload)
+            guard status.node == node, status.job == job else {
+                throw WireError(description: "job or node in payload does not match the topic")
+            }
+        } catch {
+            reject("an execution status", error, topic: topics.execStatus(node: node, job: job))
+            return
+        }
+        touch(node)
+        guard var entry = active[job], var execution = entry.executions[node] else { return }
+        guard let next = execution.state.advanced(to: status.state) else { return }
+        let time = now()
+        execution.state = next
+        execution.exitCode = status.exitCode ?? execution.exitCode
+        execution.reason = status.reason ?? execution.reason
+        execution.startedAt = status.startedAt ?? execution.startedAt ?? (next == .running ? status.at : nil)
+        execution.updatedAt = time
+        var finishing: [(String, Double)] = []
+        if next.isTerminal {
+            execution.finishedAt = status.at
+            entry.unfinished -= 1
+            if entry.unfinished == 0 { finishing.append((job, time)) }
+        }
+        do {
+            try store.saveExecutions([execution], finishing: finishing)
+        } catch {
+            logger.error("Cannot record an execution state", metadata: ["job.id": "\(job)", "node.id": "\(node)", "error": "\(error)"])
+            return
+        }
+        entry.executions[node] = execution
+        active[job] = finishing.isEmpty ? entry : nil
+        publishEvent(execution)
+    }
+
+    func ingestOutput(node: String, job: String, payload: [UInt8]) {
+        do {
+            let chunk = try Wire.decode(OutputChunkMessage.self, from: payload)
+            guard chunk.node == node, chunk.job == job else {
+                throw WireError(description: "job or node in payload does not match the topic")
+            }
+            guard active[job]?.executions[node] != nil else { return }
+            try store.saveChunk(OutputChunkRecord(job: job, node: node, seq: Int64(chunk.seq),
+                                                  stream: chunk.stream.rawValue, data: chunk.data))
+        } catch {
+            reject("an output chunk", error, topic: topics.execOutput(node: node, job: job))
+        }
+    }
+
+    /// Any report proves the node is alive.
+    private func touch(_ node: String) {
+        guard var record = nodes[node] else { return }
+        record.lastSeen = now()
+        if !record.online {
+            record.online = true
+            try? store.saveNode(record)
+        }
+        nodes[node] = record
+    }
+}

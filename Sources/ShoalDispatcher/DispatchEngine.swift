@@ -1,0 +1,77 @@
+import Foundation
+import Logging
+import Mosquitto
+import ShoalCore
+
+/// The dispatcher's state and the logic that changes it.
+///
+/// Not thread-safe by design: it is owned by `Dispatcher.run()`'s loop, which calls it
+/// one input at a time. Every change is written to the store before it is announced.
+final class DispatchEngine {
+    let store: DispatcherStore
+    let client: MQTTClient
+    let topics: TopicTree
+    let missedHeartbeats: Double
+    let logger: Logger
+    let planner = FanOutPlanner()
+
+    /// The registry: every node ever seen.
+    var nodes: [String: NodeRecord] = [:]
+    /// Jobs not yet finished, with the current state of each expected node.
+    var active: [String: ActiveJob] = [:]
+
+    struct ActiveJob {
+        var record: JobRecord
+        var executions: [String: ExecutionRecord]
+        var unfinished: Int
+    }
+
+    init(store: DispatcherStore, client: MQTTClient, topics: TopicTree, missedHeartbeats: Double, logger: Logger) throws {
+        self.store = store
+        self.client = client
+        self.topics = topics
+        self.missedHeartbeats = missedHeartbeats
+        self.logger = logger
+        for node in try store.allNodes() { nodes[node.id] = node }
+        for (job, executions) in try store.unfinishedJobs() {
+            active[job.id] = ActiveJob(
+                record: job, executions: Dictionary(uniqueKeysWithValues: executions.map { ($0.node, $0) }),
+                unfinished: executions.filter { !$0.state.isTerminal }.count)
+        }
+    }
+
+    func now() -> Double { Date().timeIntervalSince1970 }
+
+    func handle(_ message: MQTTMessage) {
+        switch topics.route(message.topic) {
+        case .birth(let node): ingestBirth(node: node, payload: message.payload)
+        case .death(let node): ingestDeath(node: node, payload: message.payload)
+        case .heartbeat(let node): ingestHeartbeat(node: node, payload: message.payload)
+        case .execStatus(let node, let job): ingestStatus(node: node, job: job, payload: message.payload)
+        case .execOutput(let node, let job): ingestOutput(node: node, job: job, payload: message.payload)
+        case .api(let operation): answer(operation, message)
+        default:
+            logger.debug("Ignored a message on an unexpected topic", metadata: ["topic": "\(message.topic)"])
+        }
+    }
+
+    /// Logs and drops input that cannot be used; never fatal.
+    func reject(_ what: String, _ error: any Error, topic: String) {
+        logger.warning("Dropped \(what)", metadata: ["topic": "\(topic)", "error": "\(error)"])
+    }
+
+    func publishEvent(_ execution: ExecutionRecord) {
+        var view = executionView(execution)
+        if execution.state.isTerminal, let output = try? store.output(of: execution.job, node: execution.node)[execution.node] {
+            view.stdout = output.stdout
+            view.stderr = output.stderr
+        }
+        try? client.publish(topics.jobEvents(execution.job), Wire.encode(view), qos: 1)
+    }
+
+    func executionView(_ execution: ExecutionRecord) -> ExecutionView {
+        ExecutionView(job: execution.job, node: execution.node, state: execution.state, exitCode: execution.exitCode,
+                      reason: execution.reason, startedAt: execution.startedAt, finishedAt: execution.finishedAt,
+                      nodeOnline: nodes[execution.node]?.online)
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import Logging
+import Mosquitto
+import ServiceLifecycle
+import ShoalCore
+
+/// The dispatcher service: records what agents report, keeps the registry, plans and
+/// publishes jobs, enforces deadlines and answers the API.
+///
+/// `run()` feeds one sequential loop with broker messages and clock ticks; all state lives
+/// in a `DispatchEngine` that only that loop touches, so there are no locks on the hot path.
+public final class Dispatcher: Service, Sendable {
+    public let configuration: DispatcherConfiguration
+    private let logger: Logger
+
+    public init(configuration: DispatcherConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    private enum Input: Sendable {
+        case message(MQTTMessage)
+        case tick
+    }
+
+    public func run() async throws {
+        let store = try DispatcherStore(path: configuration.databasePath)
+        let client = try MQTTClient(configuration: MQTTConfiguration(
+            host: configuration.broker.host, port: configuration.broker.port, clientID: configuration.clientID,
+            username: configuration.username, password: configuration.password,
+            // Persistent: agents' reports made while the dispatcher is down wait at the broker.
+            cleanStart: false, sessionExpiry: 7 * 24 * 3600, maxInflight: 10_000
+        ), logger: logger)
+        let engine = try DispatchEngine(store: store, client: client, topics: configuration.topics,
+                                        missedHeartbeats: configuration.missedHeartbeats, logger: logger)
+        try await client.start()
+        try await client.subscribe(configuration.topics.dispatcherFilters, qos: 1)
+        logger.info("Dispatcher running", metadata: ["broker": "\(configuration.broker)", "db": "\(configuration.databasePath)"])
+
+        let (inputs, sink) = AsyncStream.makeStream(of: Input.self)
+        let tick = configuration.tickInterval
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await message in client.messages { sink.yield(.message(message)) }
+                sink.finish()
+            }
+            group.addTask {
+                while (try? await Task.sleep(for: tick)) != nil { sink.yield(.tick) }
+            }
+            for await input in inputs.cancelOnGracefulShutdown() {
+                switch input {
+                case .message(let message): engine.handle(message)
+                case .tick: engine.tick()
+                }
+            }
+            client.stop()
+            group.cancelAll()
+        }
+    }
+}

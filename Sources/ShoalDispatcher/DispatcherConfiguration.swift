@@ -1,0 +1,30 @@
+import Mosquitto
+import ShoalCore
+
+public struct DispatcherConfiguration: Sendable {
+    public var broker: BrokerAddress
+    public var databasePath: String
+    public var topics: TopicTree
+    public var username: String?
+    public var password: String?
+    /// Fixed, so the broker keeps this dispatcher's persistent session (and queues what
+    /// agents report while it is down) across restarts.
+    public var clientID: String
+    /// How often deadlines and missed heartbeats are checked.
+    public var tickInterval: Duration
+    /// A node is offline after this many heartbeat intervals without a word.
+    public var missedHeartbeats: Double
+
+    public init(broker: BrokerAddress, databasePath: String, topics: TopicTree = TopicTree(),
+                username: String? = nil, password: String? = nil, clientID: String = "shoal-dispatcher",
+                tickInterval: Duration = .milliseconds(500), missedHeartbeats: Double = 3) {
+        self.broker = broker
+        self.databasePath = databasePath
+        self.topics = topics
+        self.username = username
+        self.password = password
+        self.clientID = clientID
+        self.tickInterval = tickInterval
+        self.missedHeartbeats = missedHeartbeats
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import GRDB
+import ShoalCore
+
+/// Owns the dispatcher's single `DatabasePool` (SQLite in WAL mode) for the life of the
+/// process, migrates it on open, and offers intent-named reads and writes. Each write
+/// method is one transaction.
+///
+/// Thread-safe (GRDB serialises writes and runs reads concurrently).
+public final class DispatcherStore: Sendable {
+    let writer: any DatabaseWriter
+
+    /// Opens (creating if needed) the database at `path`; `":memory:"` gives an in-memory one for tests.
+    public init(path: String) throws {
+        if path == ":memory:" {
+            writer = try DatabaseQueue()
+        } else {
+            var configuration = Configuration()
+            configuration.prepareDatabase { db in
+                // WAL with NORMAL sync: durable across a killed process, one fsync per checkpoint.
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            }
+            writer = try DatabasePool(path: path, configuration: configuration)
+        }
+        try Self.migrator.migrate(writer)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "node") { table in
+                table.primaryKey("id", .text)
+                table.column("labels", .text).notNull()
+                table.column("online", .boolean).notNull()
+                table.column("version", .text).notNull()
+                table.column("bdSeq", .integer).notNull()
+                table.column("heartbeatInterval", .double).notNull()
+                table.column("firstSeen", .double).notNull()
+                table.column("lastSeen", .double).notNull()
+                table.column("clockOffset", .double)
+            }
+            try db.create(table: "job") { table in
+                table.primaryKey("id", .text)
+                table.column("selector", .text).notNull()
+                table.column("task", .text).notNull()
+                table.column("timeout", .double).notNull()
+                table.column("deadline", .double).notNull()
+                table.column("createdAt", .double).notNull().indexed()
+                table.column("expected", .integer).notNull()
+                table.column("finishedAt", .double)
+            }
+            try db.create(table: "execution") { table in
+                table.column("job", .text).notNull().references("job", onDelete: .cascade)
+                table.column("node", .text).notNull()
+                table.column("state", .text).notNull()
+                table.column("exitCode", .integer)
+                table.column("reason", .text)
+                table.column("startedAt", .double)
+                table.column("finishedAt", .double)
+                table.column("updatedAt", .double).notNull()
+                table.primaryKey(["job", "node"])
+            }
+            try db.create(table: "output_chunk") { table in
+                table.column("job", .text).notNull().references("job", onDelete: .cascade)
+                table.column("node", .text).notNull()
+                table.column("seq", .integer).notNull()
+                table.column("stream", .text).notNull()
+                table.column("data", .text).notNull()
+                table.primaryKey(["job", "node", "seq"])
+            }
+        }
+        return migrator
+    }
+}

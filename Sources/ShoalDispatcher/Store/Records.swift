@@ -1,0 +1,70 @@
+import GRDB
+import ShoalCore
+
+/// A row of `node`: the registry's durable copy.
+struct NodeRecord: Codable, FetchableRecord, PersistableRecord, Sendable {
+    static let databaseTableName = "node"
+    var id: String
+    var labels: [String: String]
+    var online: Bool
+    var version: String
+    var bdSeq: Int64
+    var heartbeatInterval: Double
+    var firstSeen: Double
+    var lastSeen: Double
+    var clockOffset: Double?
+
+    var view: NodeView {
+        NodeView(id: id, labels: labels, online: online, version: version, firstSeen: firstSeen,
+                 lastSeen: lastSeen, clockOffset: clockOffset)
+    }
+}
+
+/// A row of `job`.
+struct JobRecord: Codable, FetchableRecord, PersistableRecord, Sendable {
+    static let databaseTableName = "job"
+    enum Columns {
+        static let createdAt = Column(CodingKeys.createdAt)
+        static let finishedAt = Column(CodingKeys.finishedAt)
+    }
+    var id: String
+    var selector: String
+    var task: JobTask
+    var timeout: Double
+    var deadline: Double
+    var createdAt: Double
+    var expected: Int
+    var finishedAt: Double?
+}
+
+/// A row of `execution`: one expected node of one job.
+struct ExecutionRecord: Codable, FetchableRecord, PersistableRecord, Sendable {
+    static let databaseTableName = "execution"
+    enum Columns {
+        static let job = Column(CodingKeys.job)
+        static let node = Column(CodingKeys.node)
+    }
+    var job: String
+    var node: String
+    var state: ExecutionState
+    var exitCode: Int32?
+    var reason: String?
+    var startedAt: Double?
+    var finishedAt: Double?
+    var updatedAt: Double
+}
+
+/// A row of `output_chunk`: numbered output, unique per (job, node, seq).
+struct OutputChunkRecord: Codable, FetchableRecord, PersistableRecord, Sendable {
+    static let databaseTableName = "output_chunk"
+    enum Columns {
+        static let job = Column(CodingKeys.job)
+        static let node = Column(CodingKeys.node)
+        static let seq = Column(CodingKeys.seq)
+    }
+    var job: String
+    var node: String
+    var seq: Int64
+    var stream: String
+    var data: String
+}
