@@ -50,11 +50,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The dispatcher's API as seen by a client: request/response and job events.
+        .target(
+            name: "ShoalClient",
+            dependencies: ["ShoalCore", "Mosquitto", .product(name: "Logging", package: "swift-log")]
+        ),
         .executableTarget(
             name: "shoal",
             dependencies: [
-                "ShoalCore", "Mosquitto", "ShoalAgent", "ShoalDispatcher", "Spawn",
+                "ShoalCore", "Mosquitto", "ShoalAgent", "ShoalDispatcher", "ShoalClient", "Spawn",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -69,7 +75,7 @@ let package = Package(
         .testTarget(name: "ShoalDispatcherTests", dependencies: ["ShoalDispatcher", "ShoalTestSupport"]),
         .testTarget(
             name: "ShoalEndToEndTests",
-            dependencies: ["ShoalCore", "Mosquitto", "ShoalTestSupport", "Spawn"]
+            dependencies: ["ShoalCore", "Mosquitto", "ShoalClient", "ShoalTestSupport", "Spawn"]
         ),
     ]
 )

@@ -15,6 +15,7 @@ extension DispatchEngine {
                 lastSeen: time, clockOffset: birth.sentAt - time)
             try store.saveNode(record)
             nodes[node] = record
+            publishNodeEvent(record)
         } catch {
             reject("a birth message", error, topic: topics.birth(node))
         }
@@ -28,6 +29,7 @@ extension DispatchEngine {
             record.online = false
             try store.saveNode(record)
             nodes[node] = record
+            publishNodeEvent(record)
         } catch {
             reject("a death message", error, topic: topics.death(node))
         }
@@ -45,7 +47,10 @@ extension DispatchEngine {
             nodes[node] = record
             // Heartbeats update memory only; the row is written when the node's state changes,
             // which keeps thousands of heartbeats a second off the disk.
-            if !wasOnline { try store.saveNode(record) }
+            if !wasOnline {
+                try store.saveNode(record)
+                publishNodeEvent(record)
+            }
         } catch {
             reject("a heartbeat", error, topic: topics.heartbeat(node))
         }

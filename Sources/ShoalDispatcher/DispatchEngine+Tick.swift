@@ -13,6 +13,7 @@ extension DispatchEngine {
         }
         do {
             try store.saveNodes(silent)
+            silent.forEach(publishNodeEvent)
         } catch {
             logger.error("Cannot record offline nodes", metadata: ["error": "\(error)"])
         }

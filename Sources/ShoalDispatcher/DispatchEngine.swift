@@ -66,7 +66,12 @@ final class DispatchEngine {
             view.stdout = output.stdout
             view.stderr = output.stderr
         }
-        try? client.publish(topics.jobEvents(execution.job), Wire.encode(view), qos: 1)
+        _ = try? client.publish(topics.jobEvents(execution.job), Wire.encode(view), qos: 1)
+    }
+
+    /// Online/offline changes, for integrations and for `shoal up` to know when its fleet is in.
+    func publishNodeEvent(_ node: NodeRecord) {
+        _ = try? client.publish(topics.nodeEvents(node.id), Wire.encode(node.view), qos: 1)
     }
 
     func executionView(_ execution: ExecutionRecord) -> ExecutionView {

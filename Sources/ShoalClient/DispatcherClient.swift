@@ -1,0 +1,166 @@
+import Foundation
+import Logging
+import Mosquitto
+import ShoalCore
+import Synchronization
+
+/// A client of the dispatcher's MQTT API, as the CLI and integrations use it.
+///
+/// Use it inside `DispatcherClient.with(...)`, which connects, runs the loop that routes
+/// replies and events while the body runs, and disconnects afterwards. Thread-safe.
+public final class DispatcherClient: Sendable {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+        public let unavailable: Bool
+        public init(_ description: String, unavailable: Bool = false) {
+            self.description = description
+            self.unavailable = unavailable
+        }
+    }
+
+    public let broker: BrokerAddress
+    public let topics: TopicTree
+    /// Job events (`events/job/...`) for the jobs this client follows.
+    public let events: AsyncStream<ExecutionView>
+    /// Node events (`events/node/...`) once `followNodes()` was called.
+    public let nodeEvents: AsyncStream<NodeView>
+
+    private let client: MQTTClient
+    private let replyTopic: String
+    private let pending = Mutex<[String: CheckedContinuation<[UInt8], any Error>]>([:])
+    private let eventSink: AsyncStream<ExecutionView>.Continuation
+    private let nodeSink: AsyncStream<NodeView>.Continuation
+    private let requestTimeout: Duration
+
+    private init(client: MQTTClient, broker: BrokerAddress, topics: TopicTree, requestTimeout: Duration) {
+        self.client = client
+        self.broker = broker
+        self.topics = topics
+        self.requestTimeout = requestTimeout
+        self.replyTopic = topics.reply(client: client.configuration.clientID)
+        (events, eventSink) = AsyncStream.makeStream(of: ExecutionView.self)
+        (nodeEvents, nodeSink) = AsyncStream.makeStream(of: NodeView.self)
+    }
+
+    /// Connects (failing with a clear message after `connectTimeout`), runs `body`, disconnects.
+    public static func with<Result: Sendable>(
+        broker: BrokerAddress, topics: TopicTree = TopicTree(), username: String? = nil, password: String? = nil,
+        connectTimeout: Duration = .seconds(5), requestTimeout: Duration = .seconds(10), logger: Logger,
+        _ body: @Sendable (DispatcherClient) async throws -> Result
+    ) async throws -> Result {
+        var generator = SystemRandomNumberGenerator()
+        let clientID = "shoal-cli-" + String(UInt64.random(in: 0...UInt64.max, using: &generator), radix: 36)
+        let mqtt = try MQTTClient(configuration: MQTTConfiguration(
+            host: broker.host, port: broker.port, clientID: clientID, username: username, password: password,
+            cleanStart: true), logger: logger)
+        let connected = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await mqtt.start()
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: connectTimeout)
+                return false
+            }
+            let first = try await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        guard connected else {
+            mqtt.abort()
+            throw Failure("cannot reach the MQTT broker at \(broker): is it running? (`shoal up` starts a local fleet; "
+                          + "--broker or SHOAL_BROKER points elsewhere)", unavailable: true)
+        }
+        let client = DispatcherClient(client: mqtt, broker: broker, topics: topics, requestTimeout: requestTimeout)
+        defer { client.close() }
+        try await mqtt.subscribe([client.replyTopic], qos: 1)
+        return try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask {
+                await client.route()
+                return nil
+            }
+            let result = try await body(client)
+            client.close()
+            group.cancelAll()
+            return result
+        }
+    }
+
+    private func close() {
+        client.stop()
+        eventSink.finish()
+        nodeSink.finish()
+        let waiters = pending.withLock { pending in
+            defer { pending = [:] }
+            return Array(pending.values)
+        }
+        waiters.forEach { $0.resume(throwing: Failure("connection closed")) }
+    }
+
+    private func route() async {
+        for await message in client.messages {
+            if message.topic == replyTopic, let correlation = message.correlationData {
+                let key = String(decoding: correlation, as: UTF8.self)
+                pending.withLock { $0.removeValue(forKey: key) }?.resume(returning: message.payload)
+            } else if message.topic.hasPrefix(topics.prefix + "/events/job/") {
+                if let view = try? Wire.decode(ExecutionView.self, from: message.payload) { eventSink.yield(view) }
+            } else if message.topic.hasPrefix(topics.prefix + "/events/node/") {
+                if let view = try? Wire.decode(NodeView.self, from: message.payload) { nodeSink.yield(view) }
+            }
+        }
+    }
+
+    /// Starts receiving a job's events; call before submitting it so none is missed.
+    public func follow(job: String) async throws {
+        try await client.subscribe([topics.jobEvents(job)], qos: 1)
+    }
+
+    public func followNodes() async throws {
+        try await client.subscribe([topics.nodeEvents("+")], qos: 1)
+    }
+
+    /// One API call: publishes the request with a Response Topic and Correlation Data and
+    /// awaits the matching reply.
+    public func request<Body: Encodable & Sendable, Result: Codable & Sendable>(
+        _ operation: APIOperation, _ body: Body, as: Result.Type = Result.self
+    ) async throws -> Result {
+        var generator = SystemRandomNumberGenerator()
+        let correlation = String(UInt64.random(in: 0...UInt64.max, using: &generator), radix: 36)
+        let timeout = requestTimeout
+        let payload: [UInt8] = try await withThrowingTaskGroup(of: [UInt8]?.self) { group in
+            group.addTask {
+                try await withCheckedThrowingContinuation { continuation in
+                    self.pending.withLock { $0[correlation] = continuation }
+                    do {
+                        try self.client.publish(MQTTMessage(
+                            topic: self.topics.api(operation), payload: Wire.encode(body), qos: 1,
+                            responseTopic: self.replyTopic, correlationData: Array(correlation.utf8)))
+                    } catch {
+                        self.pending.withLock { $0.removeValue(forKey: correlation) }?.resume(throwing: error)
+                    }
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            if first == nil {
+                self.pending.withLock { $0.removeValue(forKey: correlation) }?.resume(throwing: CancellationError())
+            }
+            // Drain the loser so the group can end.
+            while let _ = try? await group.next() {}
+            return first ?? []
+        }
+        guard !payload.isEmpty else {
+            throw Failure("no answer from the dispatcher within \(timeout) (broker \(broker)): is `shoal dispatcher` running?",
+                          unavailable: true)
+        }
+        let response = try Wire.decode(APIResponse<Result>.self, from: payload)
+        guard response.ok, let result = response.result else {
+            throw Failure(response.error ?? "the dispatcher refused the request")
+        }
+        return result
+    }
+}

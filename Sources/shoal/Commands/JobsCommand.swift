@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import ShoalClient
+import ShoalCore
+
+struct Jobs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List jobs and show one job's per-node results.",
+        subcommands: [List.self, Show.self], defaultSubcommand: List.self)
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List recent jobs, newest first.")
+
+        @Option(name: .long, help: "How many jobs to list.")
+        var limit = 20
+
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            guard limit > 0 else { throw ValidationError("--limit must be at least 1") }
+        }
+
+        func run() async throws {
+            let request = ListJobsRequest(limit: limit)
+            let jobs = try await CLIRuntime.withClient(connection) { try await $0.request(.listJobs, request, as: [JobView].self) }
+            switch output.output {
+            case .json: print(StructuredOutput.json(jobs))
+            case .yaml: print(StructuredOutput.yaml(jobs))
+            case .table, .csv:
+                var table = Table(headers: ["JOB", "CREATED", "SELECTOR", "TASK", "NODES", "RESULT"])
+                table.rows = jobs.map { job in
+                    [job.id, JobRendering.time(job.createdAt), job.selector.isEmpty ? "(all)" : job.selector,
+                     String(job.task.description.prefix(40)), String(job.expected), JobRendering.tally(job)]
+                }
+                print(output.output == .csv ? table.csv() : table.render())
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a job: every expected node with its state, exit code and output.")
+
+        @Argument(help: "The job id (from `shoal run` or `shoal jobs list`).")
+        var id: String
+
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            guard JobID.isValid(id) else { throw ValidationError("'\(id)' is not a job id; see `shoal jobs list`") }
+        }
+
+        func run() async throws {
+            let request = GetJobRequest(id: id)
+            let detail = try await CLIRuntime.withClient(connection) { try await $0.request(.getJob, request, as: JobDetail.self) }
+            switch output.output {
+            case .json: print(StructuredOutput.json(detail))
+            case .yaml: print(StructuredOutput.yaml(detail))
+            case .csv: print(JobRendering.executionTable(detail.executions).csv())
+            case .table:
+                print("job \(detail.job.id)  \(detail.job.task)  selector: \(detail.job.selector.isEmpty ? "(all)" : detail.job.selector)")
+                print("created \(JobRendering.time(detail.job.createdAt)), \(detail.job.isFinished ? "finished" : "in progress"): \(JobRendering.tally(detail.job))\n")
+                print(JobRendering.executionTable(detail.executions).render())
+                let blocks = JobRendering.outputBlocks(detail.executions)
+                if !blocks.isEmpty { print("\n" + blocks) }
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Mosquitto
+import ShoalClient
+import ShoalCore
+import UnixSignals
+
+struct Up: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start a local fleet: a mosquitto broker, a dispatcher and N agents with varied labels.",
+        discussion: """
+            The fleet runs until Ctrl-C or SIGTERM, then stops everything it started. While it \
+            runs, other shoal commands find it by themselves. State and logs: $SHOAL_HOME/up \
+            (default ~/.shoal/up), wiped at each start.
+            """)
+
+    @Option(name: .long, help: "How many agents to start.")
+    var agents = 6
+
+    @Option(name: .long, help: "Broker port (default: a free one).")
+    var port: Int32?
+
+    @Option(name: .long, help: "Agents' heartbeat interval.")
+    var heartbeat = "5s"
+
+    func validate() throws {
+        guard (1...500).contains(agents) else { throw ValidationError("--agents must be between 1 and 500") }
+        if let port, !(1...65535).contains(port) { throw ValidationError("--port must be between 1 and 65535") }
+    }
+
+    func run() async throws {
+        let logger = CLIRuntime.quietLogger()
+        let directory = LocalFleetState.directory
+        try? FileManager.default.removeItem(atPath: directory)
+        try FileManager.default.createDirectory(atPath: directory + "/logs", withIntermediateDirectories: true)
+        let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
+
+        var fleet: LocalFleet
+        do {
+            fleet = try await LocalFleet.start(directory: directory, port: try port ?? LocalPort.free(), logger: logger)
+        } catch {
+            CLIRuntime.printError("error: \(error)\n(is mosquitto installed? scripts/demo installs it)")
+            throw ExitCode(CLIRuntime.unavailableExitCode)
+        }
+        let address = fleet.broker.address
+        CLIRuntime.printError("broker     \(address)  (pid \(fleet.broker.process.pid))")
+        do {
+            try fleet.startDispatcher()
+            try await waitForFleet(&fleet, address: address, logger: logger)
+        } catch {
+            CLIRuntime.printError("error: the local fleet did not come up: \(error)\nlogs: \(directory)/logs")
+            await fleet.stop()
+            throw ExitCode(1)
+        }
+        do {
+            try address.description.write(toFile: LocalFleetState.brokerFile, atomically: true, encoding: .utf8)
+        } catch {
+            CLIRuntime.printError("error: cannot write \(LocalFleetState.brokerFile): \(error)")
+            await fleet.stop()
+            throw ExitCode(1)
+        }
+        let ready = "Local fleet ready: \(agents) agents, broker \(address). Try `shoal nodes`. Ctrl-C stops it.\n"
+        FileHandle.standardOutput.write(Data(ready.utf8))
+
+        for await _ in signals { break }
+        CLIRuntime.printError("stopping the local fleet…")
+        try? FileManager.default.removeItem(atPath: LocalFleetState.brokerFile)
+        await fleet.stop()
+    }
+
+    /// Starts the agents once the dispatcher answers, then waits until every one is online.
+    private func waitForFleet(_ fleet: inout LocalFleet, address: BrokerAddress, logger: Logger) async throws {
+        let expected = agents
+        let answered = try await DispatcherClient.with(broker: address, requestTimeout: .seconds(1), logger: logger) { client in
+            for _ in 0..<30 {
+                // The dispatcher subscribes shortly after it starts; ask until it answers.
+                if (try? await client.request(.listNodes, ListNodesRequest(), as: [NodeView].self)) != nil { return true }
+            }
+            return false
+        }
+        guard answered else { throw DispatcherClient.Failure("the dispatcher did not answer within 30 s") }
+        CLIRuntime.printError("dispatcher ready")
+        try fleet.startAgents(expected, heartbeat: heartbeat)
+        try await DispatcherClient.with(broker: address, logger: logger) { client in
+            try await client.followNodes()
+            let current = try await client.request(.listNodes, ListNodesRequest(), as: [NodeView].self)
+            var up = Set(current.filter(\.online).map(\.id))
+            if up.count < expected {
+                for await node in client.nodeEvents {
+                    if node.online { up.insert(node.id) } else { up.remove(node.id) }
+                    if up.count >= expected { break }
+                }
+            }
+            CLIRuntime.printError("agents     \(up.count) online")
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import Mosquitto
+import ShoalCore
+
+/// How a command reaches the broker. Shared by every command.
+struct ConnectionOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "Broker address, mqtt://HOST:PORT.",
+        discussion: "Defaults to SHOAL_BROKER, then the fleet of `shoal up`, then mqtt://127.0.0.1:1883.",
+        valueName: "url"))
+    var broker: String?
+
+    @Option(name: .long, help: "Broker user name (default: SHOAL_USERNAME).")
+    var username: String?
+
+    @Option(name: .long, help: "Topic prefix shared by the whole fleet.")
+    var prefix: String = "shoal/v1"
+
+    func validate() throws {
+        if let broker, BrokerAddress(broker) == nil {
+            throw ValidationError("'\(broker)' is not a broker address; write mqtt://HOST:PORT, e.g. --broker mqtt://127.0.0.1:1883")
+        }
+    }
+
+    var password: String? { ProcessInfo.processInfo.environment["SHOAL_PASSWORD"] }
+    var resolvedUsername: String? { username ?? ProcessInfo.processInfo.environment["SHOAL_USERNAME"] }
+    var topics: TopicTree { TopicTree(prefix: prefix) }
+
+    var address: BrokerAddress {
+        get throws {
+            let environment = ProcessInfo.processInfo.environment
+            let candidates = [broker, environment["SHOAL_BROKER"], LocalFleetState.brokerURL()]
+            for case let text? in candidates where !text.isEmpty {
+                guard let address = BrokerAddress(text) else {
+                    throw ValidationError("'\(text)' is not a broker address; write mqtt://HOST:PORT")
+                }
+                return address
+            }
+            return BrokerAddress(host: "127.0.0.1", port: 1883)
+        }
+    }
+}
