@@ -65,9 +65,14 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Benchmark drivers (raw MQTT baselines) used by the scripts in bench/.
+        .executableTarget(
+            name: "shoal-bench",
+            dependencies: ["Mosquitto", "ShoalCore", "Spawn", .product(name: "Logging", package: "swift-log")]
+        ),
         .target(
             name: "ShoalTestSupport",
-            dependencies: ["Mosquitto", "Spawn", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Mosquitto", "Spawn", "ShoalCore", "ShoalClient", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "ShoalCoreTests", dependencies: ["ShoalCore"]),
         .testTarget(name: "MosquittoTests", dependencies: ["Mosquitto", "ShoalTestSupport"]),

@@ -1,0 +1,64 @@
+import Foundation
+import Logging
+import Mosquitto
+
+/// Runs `body` against a real mosquitto on a free port; the broker is stopped (by pid) and
+/// its directory removed on every exit path.
+public func withMosquitto<Result>(
+    _ body: (MosquittoBroker) async throws -> Result
+) async throws -> Result {
+    try await withTemporaryDirectory("shoal-broker") { directory in
+        let broker = try await MosquittoBroker.start(
+            .init(port: try LocalPort.free(), directory: directory), logger: testLogger("broker"))
+        do {
+            let result = try await body(broker)
+            await broker.stop()
+            return result
+        } catch {
+            await broker.stop()
+            throw error
+        }
+    }
+}
+
+/// Restarts a broker on the same port and directory (its persistence file carries the
+/// sessions over). The old one must have been stopped.
+public func restart(_ broker: MosquittoBroker) async throws -> MosquittoBroker {
+    try await MosquittoBroker.start(broker.configuration, logger: testLogger("broker"))
+}
+
+/// Tests never bootstrap the global logging system; they log nowhere unless
+/// SHOAL_TEST_LOG is set (then to stderr, for debugging a failing test).
+public func testLogger(_ label: String) -> Logger {
+    if ProcessInfo.processInfo.environment["SHOAL_TEST_LOG"] != nil {
+        return Logger(label: label) { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .debug
+            return handler
+        }
+    }
+    return Logger(label: label) { _ in SwiftLogNoOpLogHandler() }
+}
+
+/// Races `operation` against an upper bound; the sleep is only the bound, never the
+/// synchronisation.
+public func withTimeout<Result: Sendable>(
+    _ limit: Duration, _ what: String = "operation", _ operation: @escaping @Sendable () async throws -> Result
+) async throws -> Result {
+    try await withThrowingTaskGroup(of: Result?.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let result = first else {
+            throw TimeoutError(description: "\(what) did not finish within \(limit)")
+        }
+        return result
+    }
+}
+
+public struct TimeoutError: Error, CustomStringConvertible {
+    public let description: String
+}
