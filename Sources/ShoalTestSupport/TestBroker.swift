@@ -61,4 +61,5 @@ public func withTimeout<Result: Sendable>(
 
 public struct TimeoutError: Error, CustomStringConvertible {
     public let description: String
+    public init(description: String) { self.description = description }
 }

@@ -1,0 +1,151 @@
+import Foundation
+import Mosquitto
+import ShoalClient
+import ShoalCore
+import ShoalTestSupport
+import Testing
+
+/// A real fleet for one test: mosquitto on a free port, a `shoal dispatcher` process and
+/// `shoal agent` processes, all stopped by pid and their files removed when the test ends.
+final class Fleet: @unchecked Sendable {
+    // Mutated only by the test body that owns the fixture, never concurrently.
+    let broker: MosquittoBroker
+    let home: String
+    var dispatcher: ShoalProcess
+    var agents: [String: ShoalProcess] = [:]
+    var labels: [String: [String: String]] = [:]
+
+    init(broker: MosquittoBroker, home: String, dispatcher: ShoalProcess) {
+        self.broker = broker
+        self.home = home
+        self.dispatcher = dispatcher
+    }
+
+    var address: BrokerAddress { broker.address }
+
+    @discardableResult
+    func startAgent(_ id: String, labels: [String: String]) throws -> ShoalProcess {
+        self.labels[id] = labels
+        let agent = try ShoalProcess.agent(id, labels: labels, broker: address, home: home)
+        agents[id] = agent
+        return agent
+    }
+
+    func restartAgent(_ id: String) throws {
+        agents[id] = try ShoalProcess.agent(id, labels: labels[id] ?? [:], broker: address, home: home)
+    }
+
+    func restartDispatcher() throws {
+        dispatcher = try ShoalProcess.dispatcher(broker: address, home: home)
+    }
+
+    func stopAll() async {
+        for agent in agents.values { await agent.stop() }
+        await dispatcher.stop()
+    }
+
+    /// Runs the CLI against this fleet.
+    func shoal(_ arguments: String...) async throws -> CommandResult {
+        try await ShoalBinary.run(arguments, broker: address, home: home)
+    }
+
+    func client<Result: Sendable>(_ body: @Sendable (DispatcherClient) async throws -> Result) async throws -> Result {
+        try await DispatcherClient.with(broker: address, logger: testLogger("client"), body)
+    }
+
+    /// Logs of every process, for a failing test's message.
+    var logs: String {
+        (["dispatcher": dispatcher] .merging(agents) { first, _ in first })
+            .sorted { $0.key < $1.key }.map { "== \($0.key)\n\($0.value.log.suffix(3000))" }.joined(separator: "\n")
+    }
+}
+
+/// Starts a fleet with the given agents, waits until the dispatcher lists them all
+/// online (from its node events, not by polling), runs `body`, stops everything.
+func withFleet(
+    agents: [String: [String: String]], _ body: (Fleet) async throws -> Void
+) async throws {
+    try await withMosquitto { broker in
+        try await withTemporaryDirectory("shoal-fleet") { home in
+            let fleet = Fleet(broker: broker, home: home,
+                              dispatcher: try ShoalProcess.dispatcher(broker: broker.address, home: home))
+            do {
+                try await fleet.waitForDispatcher()
+                for (id, labels) in agents.sorted(by: { $0.key < $1.key }) { try fleet.startAgent(id, labels: labels) }
+                try await fleet.waitOnline(Set(agents.keys))
+                try await body(fleet)
+            } catch {
+                Issue.record("fleet logs:\n\(fleet.logs)")
+                await fleet.stopAll()
+                throw error
+            }
+            await fleet.stopAll()
+        }
+    }
+}
+
+extension Fleet {
+    /// The dispatcher subscribes a moment after it starts: ask until it answers (each
+    /// attempt bounded by the request timeout, the whole by `withTimeout`).
+    func waitForDispatcher() async throws {
+        let address = self.address
+        try await withTimeout(.seconds(30), "dispatcher start") {
+            try await DispatcherClient.with(broker: address, requestTimeout: .milliseconds(500), logger: testLogger("client")) { client in
+                while (try? await client.request(.listNodes, ListNodesRequest(), as: [NodeView].self)) == nil {
+                    try Task.checkCancellation()
+                }
+            }
+        }
+    }
+
+    /// Waits for the dispatcher's node events until every id in `ids` is online.
+    func waitOnline(_ ids: Set<String>) async throws {
+        try await nodeState(ids, online: true)
+    }
+
+    func waitOffline(_ ids: Set<String>) async throws {
+        try await nodeState(ids, online: false)
+    }
+
+    private func nodeState(_ ids: Set<String>, online: Bool) async throws {
+        let address = self.address
+        try await withTimeout(.seconds(30), "nodes \(ids.sorted()) online=\(online)") {
+            try await DispatcherClient.with(broker: address, logger: testLogger("client")) { client in
+                try await client.followNodes()
+                let nodes = try await client.request(.listNodes, ListNodesRequest(), as: [NodeView].self)
+                var pending = ids.subtracting(nodes.filter { $0.online == online }.map(\.id))
+                if !pending.isEmpty {
+                    for await node in client.nodeEvents {
+                        if node.online == online { pending.remove(node.id) }
+                        if pending.isEmpty { break }
+                    }
+                }
+                if !pending.isEmpty { throw TimeoutError(description: "still waiting for \(pending)") }
+            }
+        }
+    }
+}
+
+/// Follows a job's events until `done` says so; returns the last view per node.
+func awaitJob(
+    _ client: DispatcherClient, job: String, until done: @Sendable ([String: ExecutionView]) -> Bool
+) async throws -> [String: ExecutionView] {
+    var latest: [String: ExecutionView] = [:]
+    for await event in client.events where event.job == job {
+        latest[event.node] = event
+        if done(latest) { return latest }
+    }
+    throw TimeoutError(description: "event stream ended")
+}
+
+func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+    try JSONDecoder().decode(T.self, from: Data(text.utf8))
+}
+
+/// Whether `pid` is a live process (a zombie waiting for its reaper counts as dead).
+func isAlive(_ pid: Int32) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return false }
+    let state = stat[stat.index(close, offsetBy: 2)]
+    return state != "Z" && state != "X"
+}
