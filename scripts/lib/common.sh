@@ -1,0 +1,24 @@
+# Shared by scripts/demo and scripts/test. Sourced, not run.
+
+# Installs what Shoal needs from Debian's packages when it is missing.
+ensure_dependencies() {
+    local missing=()
+    command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+    pkg-config --exists libmosquitto 2>/dev/null || missing+=(libmosquitto-dev)
+    [ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
+    command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+    if [ ${#missing[@]} -eq 0 ]; then
+        return 0
+    fi
+    echo "==> installing ${missing[*]}"
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null 2>&1 || { echo "error: need root (or sudo) to install ${missing[*]}" >&2; exit 1; }
+        sudo="sudo"
+    fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Debian starts the packaged broker as a service where it can; Shoal runs its own.
+}
+
+command -v swift >/dev/null 2>&1 || { echo "error: swift is not on PATH (Swift 6 toolchain required)" >&2; exit 1; }
