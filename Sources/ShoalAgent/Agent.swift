@@ -66,17 +66,27 @@ public final class Agent: Service, Sendable {
             group.addTask { await self.heartbeat(client: client, executor: executor) }
             await withDiscardingTaskGroup { jobs in
                 for await message in client.messages.cancelOnGracefulShutdown() {
-                    self.dispatch(message, executor: executor, jobs: &jobs)
+                    self.dispatch(message, client: client, bdSeq: bdSeq, executor: executor, jobs: &jobs)
                 }
             }
             // Graceful shutdown: jobs have finished (the discarding group waited for them).
-            try? client.publish(topics.death(node), Wire.encode(DeathMessage(node: node, bdSeq: bdSeq)), qos: 1)
-            client.stop()
+            // Say goodbye and wait (briefly) for the broker to have it: a clean DISCONNECT
+            // suppresses the Will, so this is the only death the dispatcher will see.
             group.cancelAll()
+            let death = MQTTMessage(topic: topics.death(node), payload: Wire.encode(DeathMessage(node: node, bdSeq: bdSeq)))
+            await withTaskGroup(of: Void.self) { farewell in
+                farewell.addTask { try? await client.publishConfirmed(death) }
+                farewell.addTask { try? await Task.sleep(for: .seconds(2)) }
+                await farewell.next()
+                farewell.cancelAll()
+                client.stop()
+            }
         }
     }
 
-    private func dispatch(_ message: MQTTMessage, executor: JobExecutor, jobs: inout DiscardingTaskGroup) {
+    private func dispatch(
+        _ message: MQTTMessage, client: MQTTClient, bdSeq: UInt64, executor: JobExecutor, jobs: inout DiscardingTaskGroup
+    ) {
         switch configuration.topics.route(message.topic) {
         case .cellJob, .nodeJob:
             do {
@@ -94,7 +104,7 @@ public final class Agent: Service, Sendable {
             }
             switch control.op {
             case .cancel: if let job = control.job { executor.cancel(job) }
-            case .rebirth: break
+            case .rebirth: publishBirth(client: client, bdSeq: bdSeq)
             }
         default:
             logger.debug("Ignored a message on an unexpected topic", metadata: ["topic": "\(message.topic)"])

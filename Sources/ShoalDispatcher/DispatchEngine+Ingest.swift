@@ -36,7 +36,13 @@ extension DispatchEngine {
     }
 
     func ingestHeartbeat(node: String, payload: [UInt8]) {
-        guard var record = nodes[node] else { return }
+        guard var record = nodes[node] else {
+            // A node we never saw born (its birth was published before we subscribed):
+            // ask it to announce itself again.
+            guard TopicTree.isValidLevel(node), (try? Wire.decode(HeartbeatMessage.self, from: payload))?.node == node else { return }
+            _ = try? client.publish(topics.nodeControl(node), Wire.encode(ControlMessage(op: .rebirth)), qos: 1)
+            return
+        }
         do {
             let beat = try Wire.decode(HeartbeatMessage.self, from: payload)
             let time = now()

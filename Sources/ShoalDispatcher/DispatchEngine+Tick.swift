@@ -20,29 +20,59 @@ extension DispatchEngine {
         for (id, job) in active where job.record.deadline <= time {
             expire(id, at: time)
         }
+        for (id, job) in active {
+            abandonLost(id, job: job, at: time)
+        }
+    }
+
+    /// An execution that started on a node which then went offline and stayed away past
+    /// the job's time limit (plus `lostGrace`) will not report: say so instead of waiting
+    /// forever. A late report cannot change it (terminal states are final).
+    private func abandonLost(_ id: String, job: ActiveJob, at time: Double) {
+        let lost = job.executions.values.filter { execution in
+            (execution.state == .accepted || execution.state == .running)
+                && nodes[execution.node]?.online == false
+                && time > (execution.startedAt ?? job.record.createdAt) + job.record.timeout + lostGrace
+        }
+        guard !lost.isEmpty else { return }
+        close(id, lost.map { execution in
+            var execution = execution
+            execution.reason = "node went offline while the job was \(execution.state.rawValue) and did not return in time; result lost"
+            execution.state = .failed
+            return execution
+        }, at: time)
     }
 
     private func expire(_ id: String, at time: Double) {
-        guard var job = active[id] else { return }
-        var changed: [ExecutionRecord] = []
-        for (node, var execution) in job.executions where execution.state == .queued {
+        guard let job = active[id] else { return }
+        let unanswered = job.executions.values.filter { $0.state == .queued }.map { execution in
+            var execution = execution
             execution.state = .unreachable
-            let online = nodes[node]?.online ?? false
-            execution.reason = online
+            execution.reason = nodes[execution.node]?.online == true
                 ? "deadline passed; node was online but never acknowledged the job"
                 : "deadline passed; node was offline"
+            return execution
+        }
+        close(id, unanswered, at: time)
+    }
+
+    /// Records terminal states decided here (not reported by the node), finishing the job
+    /// when nothing is left open.
+    private func close(_ id: String, _ executions: [ExecutionRecord], at time: Double) {
+        guard var job = active[id], !executions.isEmpty else { return }
+        let changed = executions.map { execution in
+            var execution = execution
             execution.finishedAt = time
             execution.updatedAt = time
-            job.executions[node] = execution
-            changed.append(execution)
+            return execution
         }
-        guard !changed.isEmpty else { return }
+        for execution in changed { job.executions[execution.node] = execution }
         job.unfinished -= changed.count
         let finishing = job.unfinished == 0 ? [(id, time)] : []
         do {
             try store.saveExecutions(changed, finishing: finishing)
         } catch {
-            logger.error("Cannot record unreachable nodes", metadata: ["job.id": "\(id)", "error": "\(error)"])
+            logger.error("Cannot record execution states", metadata: ["job.id": "\(id)", "error": "\(error)"])
             return
         }
         active[id] = finishing.isEmpty ? job : nil

@@ -14,6 +14,9 @@ final class DispatchEngine {
     let missedHeartbeats: Double
     let logger: Logger
     let planner = FanOutPlanner()
+    /// Extra time past a job's timeout before a started execution on an offline node is
+    /// given up as lost.
+    let lostGrace: Double = 30
 
     /// The registry: every node ever seen.
     var nodes: [String: NodeRecord] = [:]

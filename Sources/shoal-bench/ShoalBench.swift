@@ -1,0 +1,86 @@
+import Foundation
+import Logging
+import Mosquitto
+
+/// Benchmark drivers used by the scripts in `bench/`. One subcommand so far:
+/// `raw-roundtrip`, the plain-MQTT baseline that `bench/run-latency` divides by.
+///
+/// Output is machine-readable `key=value` lines on stdout; errors and usage go to stderr.
+@main
+enum ShoalBench {
+    static let usage = """
+        usage: shoal-bench raw-roundtrip [--broker mqtt://HOST:PORT] [--subscribers N] [--runs N] [--timeout SECONDS]
+
+          raw-roundtrip   The raw MQTT baseline for `shoal run --all`: N clients subscribe to one
+                          job topic; each run publishes one message (QoS 1) to it, every subscriber
+                          replies (QoS 1) on the requester's reply topic as soon as it gets it, and
+                          the run's time is the wall time until all N replies are in. One warm-up
+                          run, then --runs measured runs.
+
+          --broker URL        broker to use (default mqtt://127.0.0.1:1883)
+          --subscribers N     subscribing clients, 1-300 (default 20; libmosquitto's select()
+                              loop cannot serve many more clients in one process)
+          --runs N            measured runs, 1-100000 (default 10)
+          --timeout SECONDS   upper bound for connecting, and again for all runs (default 60)
+          -h, --help          show this help
+
+        Prints `raw_ms run=I value=MS` per run, then `raw_median_ms=MS` (and min, max, the
+        warm-up and one client's connect time). Exit codes: 0 done, 1 failed, 64 bad usage.
+        """
+
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.isEmpty {
+            FileHandle.standardError.write(Data("error: missing subcommand\n\n\(usage)\n".utf8))
+            exit(64)
+        }
+        if ["-h", "--help", "help"].contains(arguments[0]) {
+            print(usage)
+            exit(0)
+        }
+        let options: RawRoundTrip.Options
+        do {
+            guard arguments[0] == "raw-roundtrip" else {
+                throw UsageError("unknown subcommand '\(arguments[0])'")
+            }
+            options = try RawRoundTrip.Options(parsing: Array(arguments.dropFirst()))
+        } catch let error as UsageError {
+            if error.helpRequested {
+                print(usage)
+                exit(0)
+            }
+            FileHandle.standardError.write(Data("error: \(error.message)\n\n\(usage)\n".utf8))
+            exit(64)
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            exit(64)
+        }
+
+        let logger = Logger(label: "shoal-bench") { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .warning
+            return handler
+        }
+        do {
+            let result = try await RawRoundTrip.measure(options, logger: logger)
+            result.report(options)
+        } catch {
+            FileHandle.standardError.write(Data("error: raw-roundtrip: \(error)\n".utf8))
+            exit(1)
+        }
+    }
+}
+
+struct UsageError: Error {
+    var message: String
+    var helpRequested = false
+    init(_ message: String, helpRequested: Bool = false) {
+        self.message = message
+        self.helpRequested = helpRequested
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
