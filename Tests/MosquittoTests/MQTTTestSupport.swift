@@ -1,0 +1,135 @@
+import Foundation
+import Logging
+import Mosquitto
+import ShoalTestSupport
+import Synchronization
+
+/// A configuration for `broker` with a client id unique to this run.
+func configuration(_ broker: MosquittoBroker, _ name: String) -> MQTTConfiguration {
+    MQTTConfiguration(host: broker.address.host, port: broker.address.port, clientID: uniqueName(name))
+}
+
+func uniqueName(_ name: String) -> String {
+    "\(name)-\(UUID().uuidString.prefix(8).lowercased())"
+}
+
+/// Starts a client, runs `body`, and stops the client on every exit path.
+func withClient<Result>(
+    _ configuration: MQTTConfiguration, logger: Logger = testLogger("mqtt"),
+    _ body: (MQTTClient) async throws -> Result
+) async throws -> Result {
+    let client = try MQTTClient(configuration: configuration, logger: logger)
+    do {
+        try await withTimeout(.seconds(10), "connecting \(configuration.clientID)") { try await client.start() }
+        let result = try await body(client)
+        client.stop()
+        return result
+    } catch {
+        client.stop()
+        throw error
+    }
+}
+
+/// Starts `broker` again on its port and directory, runs `body`, and stops it on every exit path.
+func withRestarted<Result>(_ broker: MosquittoBroker, _ body: (MosquittoBroker) async throws -> Result) async throws -> Result {
+    let restarted = try await restart(broker)
+    do {
+        let result = try await body(restarted)
+        await restarted.stop()
+        return result
+    } catch {
+        await restarted.stop()
+        throw error
+    }
+}
+
+extension MQTTClient {
+    /// The next `count` messages (fewer only if the stream ended), or a `TimeoutError`.
+    func receive(_ count: Int, within limit: Duration = .seconds(10)) async throws -> [MQTTMessage] {
+        try await withTimeout(limit, "receiving \(count) message(s) on \(configuration.clientID)") { [messages] in
+            var received: [MQTTMessage] = []
+            for await message in messages {
+                received.append(message)
+                if received.count == count { break }
+            }
+            return received
+        }
+    }
+
+    func receiveOne(within limit: Duration = .seconds(10)) async throws -> MQTTMessage? {
+        try await receive(1, within: limit).first
+    }
+
+    /// Skips connection events until one satisfies `predicate`.
+    func connectionEvent(
+        within limit: Duration = .seconds(10), where predicate: @escaping @Sendable (MQTTConnectionEvent) -> Bool
+    ) async throws -> MQTTConnectionEvent? {
+        try await withTimeout(limit, "a connection event on \(configuration.clientID)") { [connectionEvents] in
+            for await event in connectionEvents where predicate(event) {
+                return event
+            }
+            return nil
+        }
+    }
+}
+
+extension MQTTConnectionEvent {
+    var isConnected: Bool {
+        if case .connected = self { return true }
+        return false
+    }
+}
+
+/// A one-shot signal: `wait()` returns once `fire()` has been called (before or after).
+final class Signal: Sendable {
+    private struct State {
+        var fired = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    func fire() {
+        let waiters = state.withLock { state in
+            guard !state.fired else { return [CheckedContinuation<Void, Never>]() }
+            state.fired = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let fired = state.withLock { state in
+                if !state.fired { state.waiters.append(continuation) }
+                return state.fired
+            }
+            if fired { continuation.resume() }
+        }
+    }
+}
+
+/// A log handler that fires `signal` when a message containing `text` is logged: lets a
+/// test await something the code under test only reports through its log.
+struct SignallingLogHandler: LogHandler {
+    let text: String
+    let signal: Signal
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    func log(event: LogEvent) {
+        if event.message.description.contains(text) { signal.fire() }
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+}
+
+extension Logger {
+    static func signalling(_ text: String, _ signal: Signal) -> Logger {
+        Logger(label: "test") { _ in SignallingLogHandler(text: text, signal: signal) }
+    }
+}
