@@ -229,7 +229,8 @@ struct MQTTClientTests {
             }
             // A new client object with the same id: the session, not the process, kept them.
             try await withClient(settings) { back in
-                #expect(try await back.connectionEvent { $0.isConnected } == .connected(sessionPresent: true))
+                let event = try await back.connectionEvent(where: \.isConnected)
+                #expect(event == .connected(sessionPresent: true))
                 let received = try await back.receive(payloads.count)
                 #expect(received.map(\.payload) == payloads)
                 #expect(received.allSatisfy { $0.topic == "queued/x" && $0.qos == 1 })
@@ -243,12 +244,14 @@ struct MQTTClientTests {
             settings.cleanStart = false
             settings.sessionExpiry = 300
             try await withClient(settings) { client in
-                #expect(try await client.connectionEvent { $0.isConnected } == .connected(sessionPresent: false))
+                let event = try await client.connectionEvent(where: \.isConnected)
+                #expect(event == .connected(sessionPresent: false))
                 try await client.subscribe(["x"])
             }
             settings.cleanStart = true
             try await withClient(settings) { client in
-                #expect(try await client.connectionEvent { $0.isConnected } == .connected(sessionPresent: false))
+                let event = try await client.connectionEvent(where: \.isConnected)
+                #expect(event == .connected(sessionPresent: false))
             }
         }
     }
@@ -259,12 +262,12 @@ struct MQTTClientTests {
             let retrying = Signal()
             let client = try MQTTClient(
                 configuration: configuration(broker, "early"), logger: .signalling("Broker not reachable", retrying))
+            let start = Task { try await withTimeout(.seconds(20), "start against a late broker") { try await client.start() } }
             do {
-                async let started: Void = withTimeout(.seconds(20), "start against a late broker") { try await client.start() }
                 try await withTimeout(.seconds(10), "the first failed attempt") { await retrying.wait() }
                 #expect(!client.isConnected)
                 try await withRestarted(broker) { _ in
-                    try await started
+                    try await start.value
                     #expect(client.isConnected)
                     try await client.subscribe(["late"])
                     try await client.publishConfirmed(MQTTMessage(topic: "late", payload: [7]))
@@ -272,6 +275,8 @@ struct MQTTClientTests {
                 }
                 client.stop()
             } catch {
+                start.cancel()
+                _ = await start.result
                 client.stop()
                 throw error
             }
@@ -300,9 +305,11 @@ struct MQTTClientTests {
             try await withClient(settings) { client in
                 try await client.subscribe(["again/#"])
                 await broker.stop()
-                #expect(try await client.connectionEvent { !$0.isConnected } != nil)
+                let lost = try await client.connectionEvent { !$0.isConnected }
+                #expect(lost != nil)
                 try await withRestarted(broker) { restarted in
-                    #expect(try await client.connectionEvent { $0.isConnected } == .connected(sessionPresent: false))
+                    let event = try await client.connectionEvent(where: \.isConnected)
+                    #expect(event == .connected(sessionPresent: false))
                     // Retained, so it reaches the client whether its SUBSCRIBE lands before or after.
                     try await withClient(configuration(restarted, "publisher")) { publisher in
                         try await publisher.publishConfirmed(MQTTMessage(topic: "again/x", payload: [1], retain: true))
@@ -322,9 +329,11 @@ struct MQTTClientTests {
                 try await client.subscribe(["again/#"])
                 await #expect(throws: MQTTError.self) { try await client.subscribe(["bad/#/filter"]) }
                 await broker.stop()
-                #expect(try await client.connectionEvent { !$0.isConnected } != nil)
+                let lost = try await client.connectionEvent { !$0.isConnected }
+                #expect(lost != nil)
                 try await withRestarted(broker) { restarted in
-                    #expect(try await client.connectionEvent { $0.isConnected } != nil)
+                    let event = try await client.connectionEvent(where: \.isConnected)
+                    #expect(event != nil)
                     try await withClient(configuration(restarted, "publisher")) { publisher in
                         try await publisher.publishConfirmed(MQTTMessage(topic: "again/x", payload: [1], retain: true))
                     }

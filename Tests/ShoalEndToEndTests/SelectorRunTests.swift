@@ -1,4 +1,5 @@
 import Foundation
+import ShoalClient
 import ShoalCore
 import ShoalTestSupport
 import Testing
@@ -73,6 +74,16 @@ import Testing
             let empty = try await fleet.shoal("run", "--", "true")
             #expect(empty.exitCode == 64)
             #expect(empty.stderr.contains("--all"))
+
+            // The API refuses an empty selector too, whoever the client is.
+            try await fleet.client { client in
+                await #expect(throws: DispatcherClient.Failure.self) {
+                    try await client.request(.submitJob, SubmitJobRequest(selector: " ", task: .exec(["true"])), as: JobDetail.self)
+                }
+                let everyone = try await client.request(
+                    .submitJob, SubmitJobRequest(selector: "", all: true, task: .exec(["true"])), as: JobDetail.self)
+                #expect(everyone.executions.count == 2)
+            }
         }
     }
 }

@@ -1,0 +1,98 @@
+import Foundation
+import ShoalCore
+import ShoalTestSupport
+import Testing
+
+@testable import ShoalDispatcher
+
+/// The store's behaviour, run on an in-memory database and on a WAL file pool.
+@Suite struct DispatcherStoreTests {
+    static func withStores(_ body: (DispatcherStore) throws -> Void) async throws {
+        try body(try DispatcherStore(path: ":memory:"))
+        try await withTemporaryDirectory("shoal-store") { directory in
+            try body(try DispatcherStore(path: directory + "/shoal.db"))
+        }
+    }
+
+    static func job(_ id: String, expected: Int, at time: Double = 100) -> JobRecord {
+        JobRecord(id: id, selector: "role=web", task: .exec(["true"]), timeout: 60, deadline: time + 600,
+                  createdAt: time, expected: expected, finishedAt: nil)
+    }
+
+    @Test func aJobAndItsExecutionsAreStoredTogether() async throws {
+        try await Self.withStores { store in
+            let executions = ["a", "b"].map { ExecutionRecord(job: "j1", node: $0, state: .queued, updatedAt: 100) }
+            try store.createJob(Self.job("j1", expected: 2), executions: executions)
+            #expect(try store.job("j1")?.expected == 2)
+            #expect(try store.executions(of: "j1").map(\.node) == ["a", "b"])
+            #expect(try store.counts(of: "j1") == ["queued": 2])
+            #expect(try store.unfinishedJobs().map(\.0.id) == ["j1"])
+        }
+    }
+
+    @Test func aDuplicateJobIdIsRefusedWhole() async throws {
+        try await Self.withStores { store in
+            try store.createJob(Self.job("j1", expected: 0), executions: [])
+            #expect(throws: (any Error).self) {
+                try store.createJob(Self.job("j1", expected: 1),
+                                    executions: [ExecutionRecord(job: "j1", node: "x", state: .queued, updatedAt: 1)])
+            }
+            // The failed transaction left nothing behind.
+            #expect(try store.executions(of: "j1").isEmpty)
+        }
+    }
+
+    @Test func finishingAJobUpdatesExecutionsAndTheJobAtOnce() async throws {
+        try await Self.withStores { store in
+            var execution = ExecutionRecord(job: "j1", node: "a", state: .queued, updatedAt: 100)
+            try store.createJob(Self.job("j1", expected: 1), executions: [execution])
+            execution.state = .succeeded
+            execution.exitCode = 0
+            try store.saveExecutions([execution], finishing: [("j1", 200)])
+            #expect(try store.job("j1")?.finishedAt == 200)
+            #expect(try store.unfinishedJobs().isEmpty)
+            #expect(try store.counts(of: "j1") == ["succeeded": 1])
+        }
+    }
+
+    @Test func outputChunksAreStoredOnceAndReassembledInOrder() async throws {
+        try await Self.withStores { store in
+            try store.createJob(Self.job("j1", expected: 1),
+                                executions: [ExecutionRecord(job: "j1", node: "a", state: .running, updatedAt: 1)])
+            let chunks = [(3, "stdout", "c"), (1, "stdout", "a"), (2, "stderr", "oops"), (1, "stdout", "a")]
+            for (seq, stream, data) in chunks {
+                try store.saveChunk(OutputChunkRecord(job: "j1", node: "a", seq: Int64(seq), stream: stream, data: data))
+            }
+            let output = try store.output(of: "j1")["a"]
+            #expect(output?.stdout == "ac")
+            #expect(output?.stderr == "oops")
+        }
+    }
+
+    @Test func recentJobsComeNewestFirstWithTallies() async throws {
+        try await Self.withStores { store in
+            for index in 0..<5 {
+                try store.createJob(Self.job("j\(index)", expected: 1, at: Double(index)),
+                                    executions: [ExecutionRecord(job: "j\(index)", node: "a", state: .queued, updatedAt: 1)])
+            }
+            let recent = try store.recentJobs(limit: 3)
+            #expect(recent.map(\.0.id) == ["j4", "j3", "j2"])
+            #expect(recent.first?.1 == ["queued": 1])
+        }
+    }
+
+    @Test func nodesRoundTripWithTheirLabels() async throws {
+        try await Self.withStores { store in
+            let node = NodeRecord(id: "n1", labels: ["region": "eu", "gpus": "2"], online: true, version: "0.1.0",
+                                  bdSeq: 3, heartbeatInterval: 5, firstSeen: 1, lastSeen: 2, clockOffset: -0.5)
+            try store.saveNode(node)
+            var changed = node
+            changed.online = false
+            try store.saveNodes([changed])
+            let stored = try store.allNodes()
+            #expect(stored.count == 1)
+            #expect(stored.first?.labels == ["region": "eu", "gpus": "2"])
+            #expect(stored.first?.online == false)
+        }
+    }
+}
