@@ -84,6 +84,7 @@ final class JobExecutor: Sendable {
         await reporter.status(.init(job: job.id, node: node, seq: 2, state: .running, at: now(), startedAt: startedAt),
                               topics: topics)
 
+        var chunkCount: UInt32 = 0
         let timedOut = await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 // The timeout guard: a bounded sleep that kills the process group when it wins.
@@ -92,16 +93,13 @@ final class JobExecutor: Sendable {
                 process.kill(SIGKILL)
                 return true
             }
-            let count = await forward(chunks, of: job.id)
+            chunkCount = await forward(chunks, of: job.id)
             _ = await process.wait()
             group.cancelAll()
-            let timedOut = await group.next() ?? false
-            _ = count
-            return timedOut
+            return await group.next() ?? false
         }
         let termination = await process.wait()
         let canceled = running.withLock { $0.removeValue(forKey: job.id)?.canceled ?? false }
-        let chunkCount = lastChunk.withLock { $0.removeValue(forKey: job.id) ?? 0 }
         let state: ExecutionState
         let reason: String?
         switch (canceled, timedOut, termination) {
@@ -114,8 +112,6 @@ final class JobExecutor: Sendable {
         await finish(job.id, seq: 3, state: state, reason: reason, exitCode: termination.exitCode,
                      startedAt: startedAt, chunks: chunkCount)
     }
-
-    private let lastChunk = Mutex<[String: UInt32]>([:])
 
     /// Publishes output chunks in order, up to the configured limit.
     private func forward(_ chunks: AsyncStream<(OutputChannel, [UInt8])>, of job: String) async -> UInt32 {
@@ -139,7 +135,6 @@ final class JobExecutor: Sendable {
                                            data: String(decoding: bytes, as: UTF8.self))
             await reporter.send(topics.execOutput(node: node, job: job), Wire.encode(chunk))
         }
-        lastChunk.withLock { $0[job] = sequence }
         return sequence
     }
 

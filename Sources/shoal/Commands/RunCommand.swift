@@ -102,9 +102,8 @@ struct Run: AsyncParsableCommand {
 
 /// Tracks which expected nodes have finished and, in table mode, prints each result as
 /// it arrives (one line per node for small fleets, a counter line for large ones).
-final class RunProgress: @unchecked Sendable {
-    // Used only by the `run()` task that owns it; @unchecked because the closure that
-    // creates it is @Sendable, not because it is shared.
+/// Owned by the task that runs `shoal run`; not shared.
+final class RunProgress {
     private var states: [String: ExecutionState]
     private let live: Bool
     private let perNodeLines: Bool
@@ -115,6 +114,14 @@ final class RunProgress: @unchecked Sendable {
         states = Dictionary(uniqueKeysWithValues: expected.map { ($0.node, $0.state) })
         self.live = live
         perNodeLines = expected.count <= 50
+    }
+
+    /// The output's first line, so short answers are readable as they arrive; the full
+    /// outputs follow, grouped, once every node is done.
+    private static func preview(_ event: ExecutionView) -> String {
+        let text = (event.stdout ?? "") + (event.stderr ?? "")
+        guard let first = text.split(separator: "\n", omittingEmptySubsequences: true).first else { return "" }
+        return "  | " + (first.count > 60 ? first.prefix(57) + "..." : first)
     }
 
     var isComplete: Bool { states.values.allSatisfy(\.isTerminal) }
@@ -133,7 +140,8 @@ final class RunProgress: @unchecked Sendable {
             let exit = event.exitCode.map { "exit \($0)" } ?? ""
             let duration = event.duration.map(DurationText.format) ?? ""
             let reason = event.state == .succeeded ? "" : (event.reason ?? "")
-            print("\(mark) \(event.node)  \(event.state.rawValue)  \(exit)  \(duration)  \(reason)".trimmingCharacters(in: .whitespaces))
+            print("\(mark) \(event.node)  \(event.state.rawValue)  \(exit)  \(duration)  \(reason)".trimmingCharacters(in: .whitespaces)
+                  + Self.preview(event))
         } else {
             let done = states.values.filter(\.isTerminal).count
             CLIRuntime.printError("\(done)/\(states.count) nodes finished")
