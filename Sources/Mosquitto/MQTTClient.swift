@@ -98,14 +98,18 @@ public final class MQTTClient: Service, Sendable {
                 "set session expiry")
         }
         var delay: Duration = .milliseconds(50)
+        var attempts = 0
         while true {
             try Task.checkCancellation()
             let rc = mosquitto_connect_bind_v5(
                 handle.pointer, configuration.host, configuration.port, configuration.keepAlive, nil, properties)
             if rc == MOSQ_ERR_SUCCESS.rawValue { break }
             if rc == MOSQ_ERR_INVAL.rawValue { try MQTTError.check(rc, "connect") }
-            logger.debug("Broker not reachable, retrying",
-                         metadata: ["mqtt.broker": "\(configuration.host):\(configuration.port)", "mqtt.rc": "\(rc)"])
+            attempts += 1
+            // Say it once where an operator will see it; the retries themselves are noise.
+            logger.log(level: attempts == 1 ? .warning : .debug, "Broker not reachable, retrying with backoff",
+                       metadata: ["mqtt.broker": "\(configuration.host):\(configuration.port)",
+                                  "mqtt.error": "\(MQTTError(code: rc, operation: "connect"))"])
             // Backoff between attempts is the point here, not synchronisation.
             try await Task.sleep(for: delay)
             delay = min(delay * 2, .seconds(Int(configuration.reconnectDelay.max)))

@@ -46,7 +46,9 @@ enum RawRoundTrip {
         defer { stopAll() }
 
         let clock = ContinuousClock()
-        let connect = try await withDeadline(options.timeout, "connecting to \(options.broker)", onTimeout: stopAll) {
+        let connect = try await withDeadline(
+            options.timeout, "connecting to \(options.broker) (is a broker listening there?)", onTimeout: stopAll
+        ) {
             let started = clock.now
             try await requester.start()
             try await requester.subscribe([replyTopic], qos: 1)

@@ -31,7 +31,9 @@ func withClient<Result>(
 }
 
 /// Starts `broker` again on its port and directory, runs `body`, and stops it on every exit path.
-func withRestarted<Result>(_ broker: MosquittoBroker, _ body: (MosquittoBroker) async throws -> Result) async throws -> Result {
+func withRestarted<Result>(
+    _ broker: MosquittoBroker, _ body: (MosquittoBroker) async throws -> Result
+) async throws -> Result {
     let restarted = try await restart(broker)
     do {
         let result = try await body(restarted)

@@ -30,7 +30,10 @@ struct DurationTextTests {
 
     @Test(
         "rejects",
-        arguments: ["", " ", "s", "ms", "-1", "-1s", "abc", "5x", "5 m", "m5", "5M", "5S", "1h30m", "inf", "infs", "nan", "nans", "1e400"]
+        arguments: [
+            "", " ", "s", "ms", "-1", "-1s", "abc", "5x", "5 m", "m5", "5M", "5S", "1h30m", "inf", "infs", "nan", "nans",
+            "1e400",
+        ]
     )
     func rejects(text: String) {
         #expect(DurationText.seconds(text) == nil)

@@ -27,7 +27,9 @@ struct FanOutPlannerTests {
         ]
     }()
 
-    private func plan(_ selector: String, cellShare: Double = 0.5, _ candidates: [Candidate] = fleet) throws -> FanOutPlanner.Plan {
+    private func plan(
+        _ selector: String, cellShare: Double = 0.5, _ candidates: [Candidate] = fleet
+    ) throws -> FanOutPlanner.Plan {
         FanOutPlanner(cellShare: cellShare).plan(try Selector(parsing: selector), candidates: candidates)
     }
 
@@ -106,7 +108,10 @@ struct FanOutPlannerTests {
 
     @Test(
         "on a random fleet every expected node is reached exactly once and nothing else is",
-        arguments: ["", "region=eu", "role!=db", "arch in (arm64,riscv64),gpus>=1", "name=n1*", "zone=b || role=edge", "region=nowhere"]
+        arguments: [
+            "", "region=eu", "role!=db", "arch in (arm64,riscv64),gpus>=1", "name=n1*", "zone=b || role=edge",
+            "region=nowhere",
+        ]
     )
     func randomFleet(selectorText: String) throws {
         var generator = SeededGenerator(seed: 2024)
@@ -114,10 +119,14 @@ struct FanOutPlannerTests {
         let roles = ["web", "db", "edge", "+"], zones = ["a", "b"]
         let candidates = (0..<400).map { index in
             var labels = ["name": "n\(index)", "zone": zones.randomElement(using: &generator)!]
-            if Bool.random(using: &generator) || index % 7 != 0 { labels["region"] = regions.randomElement(using: &generator)! }
+            if Bool.random(using: &generator) || index % 7 != 0 {
+                labels["region"] = regions.randomElement(using: &generator)!
+            }
             if index % 5 != 0 { labels["arch"] = arches.randomElement(using: &generator)! }
             labels["role"] = roles.randomElement(using: &generator)!
-            if Int.random(in: 0..<3, using: &generator) == 0 { labels["gpus"] = String(Int.random(in: 0...4, using: &generator)) }
+            if Int.random(in: 0..<3, using: &generator) == 0 {
+                labels["gpus"] = String(Int.random(in: 0...4, using: &generator))
+            }
             return Candidate(id: "n\(index)", labels: labels)
         }
         let selector = try Selector(parsing: selectorText)

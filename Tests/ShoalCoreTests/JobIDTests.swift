@@ -44,7 +44,10 @@ struct JobIDTests {
 
     @Test(
         "accepts the safe alphabet",
-        arguments: ["a", "0", "Z", "job-1", "job_1", "v1.2", "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", String(repeating: "x", count: 64)]
+        arguments: [
+            "a", "0", "Z", "job-1", "job_1", "v1.2", "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+            String(repeating: "x", count: 64),
+        ]
     )
     func accepts(id: String) {
         #expect(JobID.isValid(id))

@@ -150,7 +150,10 @@ struct WireTests {
 
     @Test(
         "payloads that are not the right JSON object are refused",
-        arguments: ["", " ", "{", "}", "{}", "[]", "null", "true", "0", "\"x\"", "{\"v\":1", "{\"v\":1 \"id\":\"x\"}", "{'v':1}", "\u{FEFF}", "NaN"]
+        arguments: [
+            "", " ", "{", "}", "{}", "[]", "null", "true", "0", "\"x\"", "{\"v\":1", "{\"v\":1 \"id\":\"x\"}", "{'v':1}",
+            "\u{FEFF}", "NaN",
+        ]
     )
     func malformed(json: String) {
         for sample in WireSample.all where !(sample.required.isEmpty && json == "{}") {
