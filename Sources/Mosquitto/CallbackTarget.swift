@@ -47,7 +47,11 @@ final class CallbackTarget: Sendable {
         }
         // Subscribing again is harmless when the session survived and necessary when it did not.
         for (qos, group) in Dictionary(grouping: filters, by: \.value) {
-            _ = try? sendSubscribe(group.map(\.key), qos: qos)
+            do {
+                _ = try sendSubscribe(group.map(\.key), qos: qos)
+            } catch {
+                logger.error("Cannot subscribe again after reconnecting", metadata: ["error": "\(error)"])
+            }
         }
         eventSink.yield(.connected(sessionPresent: flags & 1 == 1))
         waiters.forEach { $0.resume() }

@@ -1,4 +1,5 @@
 import CMosquitto
+import Glibc
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -130,6 +131,10 @@ public final class MQTTClient: Service, Sendable {
     /// looks like from outside. For tests and for `kill -9`-like behaviour.
     public func abort() {
         mosquitto_loop_stop(handle.pointer, true)
+        // Stopping the loop leaves the socket open; closing our side makes the broker
+        // notice at once and publish the Will, as it would after a crash.
+        let socket = mosquitto_socket(handle.pointer)
+        if socket >= 0 { shutdown(socket, Int32(SHUT_RDWR)) }
         callbacks.finish()
     }
 
@@ -188,8 +193,10 @@ public final class MQTTClient: Service, Sendable {
     /// returns once the broker has answered with SUBACK.
     public func subscribe(_ filters: [String], qos: Int32 = 1) async throws {
         guard !filters.isEmpty else { return }
-        callbacks.remember(filters, qos: qos)
         let mid = try callbacks.sendSubscribe(filters, qos: qos)
+        // Only filters libmosquitto accepted are re-sent after a reconnect: a bad one would
+        // make the whole batch fail there.
+        callbacks.remember(filters, qos: qos)
         try await callbacks.subscriptions.wait(for: mid)
     }
 }

@@ -62,10 +62,10 @@ public struct BrokerAddress: Sendable, Equatable, CustomStringConvertible {
         var rest = Substring(text)
         if rest.hasPrefix("mqtt://") {
             rest = rest.dropFirst("mqtt://".count)
-        } else if rest.contains("/") {
-            return nil
         }
+        // One trailing slash is tolerated (a copied URL); any other path is a mistake.
         if rest.hasSuffix("/") { rest = rest.dropLast() }
+        guard !rest.contains("/") else { return nil }
         let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
         guard let hostPart = parts.first, !hostPart.isEmpty, parts.count <= 2 else { return nil }
         host = String(hostPart)

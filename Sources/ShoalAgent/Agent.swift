@@ -47,8 +47,18 @@ public final class Agent: Service, Sendable {
         let reporter = Reporter(client: client, outbox: outbox, logger: logger)
         let executor = JobExecutor(configuration: configuration, ledger: ledger, reporter: reporter, logger: logger)
 
-        try await client.start()
-        try await client.subscribe(topics.agentFilters(node: node, cell: cell), qos: 1)
+        let interrupted = executor.takeInterruptedJobs()
+        let filters = topics.agentFilters(node: node, cell: cell)
+        do {
+            // A shutdown request while the broker is still unreachable ends the wait.
+            try await cancelWhenGracefulShutdown {
+                try await client.start()
+                try await client.subscribe(filters, qos: 1)
+            }
+        } catch is CancellationError {
+            client.stop()
+            return
+        }
         logger.info("Agent connected", metadata: ["broker": "\(configuration.broker)", "cell": "\(cell)"])
 
         await withTaskGroup(of: Void.self) { group in
@@ -61,7 +71,7 @@ public final class Agent: Service, Sendable {
             self.publishBirth(client: client, bdSeq: bdSeq)
             group.addTask {
                 await reporter.replay()
-                await executor.recoverInterruptedJobs()
+                await executor.reportInterrupted(interrupted)
             }
             group.addTask { await self.heartbeat(client: client, executor: executor) }
             await withDiscardingTaskGroup { jobs in

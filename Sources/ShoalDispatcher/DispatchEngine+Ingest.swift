@@ -117,10 +117,12 @@ extension DispatchEngine {
     private func touch(_ node: String) {
         guard var record = nodes[node] else { return }
         record.lastSeen = now()
-        if !record.online {
-            record.online = true
-            try? store.saveNode(record)
-        }
+        let cameBack = !record.online
+        record.online = true
         nodes[node] = record
+        if cameBack {
+            try? store.saveNode(record)
+            publishNodeEvent(record)
+        }
     }
 }

@@ -35,7 +35,13 @@ final class DispatchEngine {
         self.topics = topics
         self.missedHeartbeats = missedHeartbeats
         self.logger = logger
-        for node in try store.allNodes() { nodes[node.id] = node }
+        // Heartbeats are kept in memory only, so stored `lastSeen` values are old: give
+        // nodes that were online a fresh window instead of declaring them all offline.
+        let loadedAt = Date().timeIntervalSince1970
+        for var node in try store.allNodes() {
+            if node.online { node.lastSeen = max(node.lastSeen, loadedAt) }
+            nodes[node.id] = node
+        }
         for (job, executions) in try store.unfinishedJobs() {
             active[job.id] = ActiveJob(
                 record: job, executions: Dictionary(uniqueKeysWithValues: executions.map { ($0.node, $0) }),

@@ -33,8 +33,17 @@ public final class Dispatcher: Service, Sendable {
         ), logger: logger)
         let engine = try DispatchEngine(store: store, client: client, topics: configuration.topics,
                                         missedHeartbeats: configuration.missedHeartbeats, logger: logger)
-        try await client.start()
-        try await client.subscribe(configuration.topics.dispatcherFilters, qos: 1)
+        let filters = configuration.topics.dispatcherFilters
+        do {
+            // A shutdown request while the broker is still unreachable ends the wait.
+            try await cancelWhenGracefulShutdown {
+                try await client.start()
+                try await client.subscribe(filters, qos: 1)
+            }
+        } catch is CancellationError {
+            client.stop()
+            return
+        }
         logger.info("Dispatcher running", metadata: ["broker": "\(configuration.broker)", "db": "\(configuration.databasePath)"])
 
         let (inputs, sink) = AsyncStream.makeStream(of: Input.self)

@@ -36,7 +36,6 @@ struct BrokerAddressTests {
 
     @Test(
         "a path after the host is refused, as it is without a scheme",
-        .disabled("bug: BrokerAddress(\"mqtt://broker/path\") parses with host 'broker/path'"),
         arguments: ["mqtt://broker/path", "mqtt://broker//", "mqtt://a/b:1883"]
     )
     func rejectsPathsAfterTheScheme(text: String) {

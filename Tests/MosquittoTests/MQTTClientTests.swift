@@ -199,7 +199,7 @@ struct MQTTClientTests {
 
     // MARK: Will
 
-    @Test(.disabled("bug: MQTTClient.abort() stops the network thread but leaves the socket open"))
+    @Test
     func theWillIsPublishedWhenAClientAborts() async throws {
         try await withMosquitto { broker in
             let willTopic = uniqueName("will")
@@ -371,8 +371,7 @@ struct MQTTClientTests {
         }
     }
 
-    @Test(.disabled(
-        "bug: a refused filter stays in CallbackTarget's subscriptions and fails every resubscribe at its QoS"))
+    @Test
     func aRefusedSubscriptionDoesNotSpoilResubscribingTheOthers() async throws {
         try await withMosquitto { broker in
             var settings = configuration(broker, "survivor")

@@ -55,11 +55,11 @@ struct WireSample: Sendable, CustomTestStringConvertible {
             .of(OutputChunkMessage(job: "j1", node: "n1", seq: UInt32.max, stream: .stderr, data: "line\n\u{0}é"),
                 required: ["job", "node", "seq", "stream", "data"]),
             .of(SubmitJobRequest(id: "j1", selector: "", all: true, task: task, timeout: 5, deadlineIn: 10),
-                required: ["selector", "all", "task", "timeout", "deadlineIn"]),
-            .of(GetJobRequest(id: "j1", withOutput: false), required: ["id", "withOutput"]),
-            .of(ListJobsRequest(limit: 7), required: ["limit"]),
+                required: ["task"]),
+            .of(GetJobRequest(id: "j1", withOutput: false), required: ["id"]),
+            .of(ListJobsRequest(limit: 7), required: []),
             .of(JobOutputRequest(id: "j1", node: "n1"), required: ["id"]),
-            .of(ListNodesRequest(selector: "arch=arm64"), required: ["selector"]),
+            .of(ListNodesRequest(selector: "arch=arm64"), required: []),
             .of(ReplyRouting(replyTo: "shoal/v1/reply/c1", id: "r1"), required: []),
             .of(NodeView(id: "n1", labels: ["role": "web"], online: true, version: "1", firstSeen: 1, lastSeen: 2,
                          clockOffset: -0.5),
@@ -112,6 +112,14 @@ struct WireTests {
     @Test("API operations round trip", arguments: APIOperation.allCases)
     func apiOperation(operation: APIOperation) throws {
         #expect(try Wire.decode([APIOperation].self, from: Wire.encode([operation])) == [operation])
+    }
+
+    @Test func requestFieldsWithDefaultsMayBeLeftOut() throws {
+        let submit = try Wire.decode(SubmitJobRequest.self, from: Array(#"{"task":{"kind":"exec","argv":["true"]}}"#.utf8))
+        #expect(submit == SubmitJobRequest(selector: "", all: false, task: .exec(["true"]), timeout: 60, deadlineIn: 600))
+        #expect(try Wire.decode(ListNodesRequest.self, from: Array("{}".utf8)) == ListNodesRequest())
+        #expect(try Wire.decode(ListJobsRequest.self, from: Array("{}".utf8)) == ListJobsRequest())
+        #expect(try Wire.decode(GetJobRequest.self, from: Array(#"{"id":"j"}"#.utf8)).withOutput)
     }
 
     @Test("an absent optional field decodes as nil")

@@ -155,14 +155,23 @@ final class JobExecutor: Sendable {
         process?.kill(SIGKILL)
     }
 
-    /// Jobs a previous run of this agent claimed but never finished (it was killed): they
-    /// are not run again. A process group left behind is killed, then the job is reported
-    /// `failed`.
-    func recoverInterruptedJobs() async {
-        for entry in ledger.unfinished() {
+    /// Jobs a previous run of this agent claimed but never finished (it was killed). Called
+    /// before the agent subscribes, so a job delivered now can never be mistaken for one of
+    /// them. Their leftover process groups are killed here (after checking the start time,
+    /// so a recycled pid is left alone); they are not run again.
+    func takeInterruptedJobs() -> [ExecutionLedger.Entry] {
+        let interrupted = ledger.unfinished()
+        for entry in interrupted {
             if let group = entry.processGroup, let start = entry.processStart, ProcessStartTime.of(group) == start {
                 _ = Glibc.kill(-group, SIGKILL)
             }
+        }
+        return interrupted
+    }
+
+    /// Reports the jobs `takeInterruptedJobs` found as `failed`.
+    func reportInterrupted(_ entries: [ExecutionLedger.Entry]) async {
+        for entry in entries {
             logger.info("Job interrupted by an agent restart; not run again", metadata: ["job.id": "\(entry.job)"])
             await finish(entry.job, seq: 3, state: .failed,
                          reason: "agent restarted while the job was \(entry.state.rawValue); not run again")

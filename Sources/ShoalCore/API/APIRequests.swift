@@ -20,6 +20,19 @@ public struct SubmitJobRequest: Sendable, Codable, Equatable {
         self.timeout = timeout
         self.deadlineIn = deadlineIn
     }
+
+    /// Integrations may leave out what has a default: `all` (false), `timeout` (60 s),
+    /// `deadlineIn` (600 s).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            id: try container.decodeIfPresent(String.self, forKey: .id),
+            selector: try container.decodeIfPresent(String.self, forKey: .selector) ?? "",
+            all: try container.decodeIfPresent(Bool.self, forKey: .all) ?? false,
+            task: try container.decode(JobTask.self, forKey: .task),
+            timeout: try container.decodeIfPresent(Double.self, forKey: .timeout) ?? 60,
+            deadlineIn: try container.decodeIfPresent(Double.self, forKey: .deadlineIn) ?? 600)
+    }
 }
 
 public struct GetJobRequest: Sendable, Codable, Equatable {
@@ -29,11 +42,22 @@ public struct GetJobRequest: Sendable, Codable, Equatable {
         self.id = id
         self.withOutput = withOutput
     }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(id: try container.decode(String.self, forKey: .id),
+                  withOutput: try container.decodeIfPresent(Bool.self, forKey: .withOutput) ?? true)
+    }
 }
 
 public struct ListJobsRequest: Sendable, Codable, Equatable {
     public var limit: Int
     public init(limit: Int = 50) { self.limit = limit }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(limit: try container.decodeIfPresent(Int.self, forKey: .limit) ?? 50)
+    }
 }
 
 public struct JobOutputRequest: Sendable, Codable, Equatable {
@@ -48,4 +72,9 @@ public struct JobOutputRequest: Sendable, Codable, Equatable {
 public struct ListNodesRequest: Sendable, Codable, Equatable {
     public var selector: String
     public init(selector: String = "") { self.selector = selector }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(selector: try container.decodeIfPresent(String.self, forKey: .selector) ?? "")
+    }
 }

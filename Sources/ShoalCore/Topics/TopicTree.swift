@@ -49,7 +49,7 @@ public struct TopicTree: Sendable, Hashable {
 
     /// Classifies a received topic; nil for anything Shoal does not know (ignored, not fatal).
     public func route(_ topic: String) -> Route? {
-        guard topic.hasPrefix(prefix), topic.utf8.count > prefix.utf8.count + 1 else { return nil }
+        guard topic.hasPrefix(prefix + "/"), topic.utf8.count > prefix.utf8.count + 1 else { return nil }
         let parts = topic.dropFirst(prefix.count + 1).split(separator: "/", omittingEmptySubsequences: false)
         switch (parts.count, parts.first) {
         case (3, "node"):

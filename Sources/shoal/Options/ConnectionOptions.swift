@@ -11,7 +11,7 @@ struct ConnectionOptions: ParsableArguments {
         valueName: "url"))
     var broker: String?
 
-    @Option(name: .long, help: "Broker user name (default: SHOAL_USERNAME).")
+    @Option(name: .long, help: "Broker user name (default: SHOAL_USERNAME; an agent uses its node id).")
     var username: String?
 
     @Option(name: .long, help: "Topic prefix shared by the whole fleet.")
