@@ -73,7 +73,7 @@ public final class MosquittoBroker: Sendable {
         let manager = FileManager.default
         try manager.createDirectory(atPath: configuration.directory, withIntermediateDirectories: true)
         let configPath = configuration.directory + "/mosquitto.conf"
-        try configuration.render().write(toFile: configPath, atomically: true, encoding: .utf8)
+        try configuration.render().write(toFile: configPath, atomically: false, encoding: .utf8)
         // mosquitto started as root drops to user `mosquitto`, which must be able to write
         // its persistence file here.
         if getuid() == 0, let user = getpwnam("mosquitto") {

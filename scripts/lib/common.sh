@@ -21,4 +21,14 @@ ensure_dependencies() {
     # Debian starts the packaged broker as a service where it can; Shoal runs its own.
 }
 
+# The toolchain and the test harness leave TemporaryDirectory.* folders in $TMPDIR; a
+# private one, removed on exit, keeps /tmp clean. It is readable by others because a
+# broker started as root drops to user `mosquitto` and keeps its files in there.
+use_private_tmpdir() {
+    TMPDIR="$(mktemp -d /tmp/shoal-run.XXXXXX)"
+    chmod 755 "$TMPDIR"
+    export TMPDIR
+    trap 'rm -rf "$TMPDIR"' EXIT
+}
+
 command -v swift >/dev/null 2>&1 || { echo "error: swift is not on PATH (Swift 6 toolchain required)" >&2; exit 1; }

@@ -54,7 +54,7 @@ struct Up: AsyncParsableCommand {
             throw ExitCode(1)
         }
         do {
-            try address.description.write(toFile: LocalFleetState.brokerFile, atomically: true, encoding: .utf8)
+            try address.description.write(toFile: LocalFleetState.brokerFile, atomically: false, encoding: .utf8)
         } catch {
             CLIRuntime.printError("error: cannot write \(LocalFleetState.brokerFile): \(error)")
             await fleet.stop()
