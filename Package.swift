@@ -50,6 +50,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Thousands of simulated agents in one process, through the agent's decisions
+        // (JobAdmission) and wire format; only the task is synthetic.
+        .target(
+            name: "ShoalSimulator",
+            dependencies: ["ShoalCore", "Mosquitto", .product(name: "Logging", package: "swift-log")]
+        ),
         // The dispatcher's API as seen by a client: request/response and job events.
         .target(
             name: "ShoalClient",
@@ -58,7 +64,7 @@ let package = Package(
         .executableTarget(
             name: "shoal",
             dependencies: [
-                "ShoalCore", "Mosquitto", "ShoalAgent", "ShoalDispatcher", "ShoalClient", "Spawn",
+                "ShoalCore", "Mosquitto", "ShoalAgent", "ShoalDispatcher", "ShoalClient", "ShoalSimulator", "Spawn",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -80,7 +86,7 @@ let package = Package(
         .testTarget(name: "ShoalDispatcherTests", dependencies: ["ShoalDispatcher", "ShoalTestSupport"]),
         .testTarget(
             name: "ShoalEndToEndTests",
-            dependencies: ["ShoalCore", "Mosquitto", "ShoalClient", "ShoalTestSupport", "Spawn"]
+            dependencies: ["ShoalCore", "Mosquitto", "ShoalClient", "ShoalSimulator", "ShoalTestSupport", "Spawn"]
         ),
     ]
 )

@@ -39,30 +39,30 @@ final class JobExecutor: Sendable {
     /// Decides what to do with a delivered job and does it. Never throws: every outcome is
     /// reported (or, for a job not meant for this node, deliberately ignored).
     func handle(_ job: JobMessage, labels: [String: String]) async {
-        guard job.nodes.contains(node) else { return }
-        let claimed: Bool
+        let admission: JobAdmission
         do {
-            claimed = try ledger.claim(job.id, at: now())
+            // Claiming is the ledger's test-and-set: "already claimed" and "claimed now"
+            // are one atomic step, so concurrent deliveries cannot both run.
+            admission = try JobAdmission.decide(
+                job, node: node, labels: labels, now: now(), skewAllowance: configuration.clockSkewAllowance,
+                alreadyClaimed: { try !ledger.claim(job.id, at: now()) })
         } catch {
             logger.error("Ledger write failed; refusing the job", metadata: ["job.id": "\(job.id)", "error": "\(error)"])
             await reporter.status(.init(job: job.id, node: node, seq: 1, state: .rejected,
                                         reason: "agent cannot write its ledger", at: now()), topics: topics)
             return
         }
-        guard claimed else {
+        switch admission {
+        case .notForThisNode:
+            return
+        case .duplicate:
             logger.debug("Job delivered again; already claimed", metadata: ["job.id": "\(job.id)"])
-            return
+        case .reject(let reason):
+            await finish(job.id, seq: 1, state: .rejected, reason: reason)
+        case .run:
+            await reporter.status(.init(job: job.id, node: node, seq: 1, state: .accepted, at: now()), topics: topics)
+            await run(job)
         }
-        if now() > job.deadline + configuration.clockSkewAllowance {
-            await finish(job.id, seq: 1, state: .rejected, reason: "deadline passed before the node received the job")
-            return
-        }
-        guard job.selector.matches(labels) else {
-            await finish(job.id, seq: 1, state: .rejected, reason: "node labels no longer match selector '\(job.selector)'")
-            return
-        }
-        await reporter.status(.init(job: job.id, node: node, seq: 1, state: .accepted, at: now()), topics: topics)
-        await run(job)
     }
 
     private func run(_ job: JobMessage) async {

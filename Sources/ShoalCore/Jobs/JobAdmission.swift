@@ -1,0 +1,28 @@
+/// What a node does with a delivered job, decided from the job, the node's labels and
+/// clock, and whether its ledger already holds the job. Pure, so the real agent and the
+/// fleet simulator take exactly the same decisions.
+public enum JobAdmission: Sendable, Equatable {
+    /// Not one of the nodes this publication is for: ignore it silently.
+    case notForThisNode
+    /// Already claimed (a redelivery, or the same job after a restart): do nothing.
+    case duplicate
+    /// Report `rejected` with this reason.
+    case reject(String)
+    /// Claim it and run it.
+    case run
+
+    /// `alreadyClaimed` is asked only for jobs meant for this node, so that a node never
+    /// touches its ledger for other nodes' jobs.
+    public static func decide(
+        _ job: JobMessage, node: String, labels: [String: String], now: Double, skewAllowance: Double,
+        alreadyClaimed: () throws -> Bool
+    ) rethrows -> JobAdmission {
+        guard job.nodes.contains(node) else { return .notForThisNode }
+        guard try !alreadyClaimed() else { return .duplicate }
+        if now > job.deadline + skewAllowance { return .reject("deadline passed before the node received the job") }
+        guard job.selector.matches(labels) else {
+            return .reject("node labels no longer match selector '\(job.selector)'")
+        }
+        return .run
+    }
+}
