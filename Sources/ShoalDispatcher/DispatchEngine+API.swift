@@ -10,6 +10,8 @@ extension DispatchEngine {
             logger.debug("API request without a reply topic", metadata: ["topic": "\(request.topic)"])
             return
         }
+        // Answers read the store: commit what this batch changed so far first.
+        flush()
         let payload: [UInt8]
         switch operation {
         case .submitJob: payload = respond(request, routing) { try self.submit(try Wire.decode(SubmitJobRequest.self, from: $0)) }

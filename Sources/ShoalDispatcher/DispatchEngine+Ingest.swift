@@ -1,6 +1,7 @@
 import ShoalCore
 
-/// What agents report: births, deaths, heartbeats, execution states and output.
+/// What agents report: births, deaths, heartbeats, execution states and output. Each
+/// handler changes memory and queues its writes; `flush()` commits them.
 extension DispatchEngine {
     func ingestBirth(node: String, payload: [UInt8]) {
         do {
@@ -13,9 +14,8 @@ extension DispatchEngine {
                 id: node, labels: birth.labels, online: true, version: birth.version, bdSeq: Int64(clamping: birth.bdSeq),
                 heartbeatInterval: max(0.1, birth.heartbeatInterval), firstSeen: nodes[node]?.firstSeen ?? time,
                 lastSeen: time, clockOffset: birth.sentAt - time)
-            try store.saveNode(record)
             nodes[node] = record
-            publishNodeEvent(record)
+            pending.save(record, announce: true)
         } catch {
             reject("a birth message", error, topic: topics.birth(node))
         }
@@ -27,9 +27,8 @@ extension DispatchEngine {
             // A death from an older connection than the last birth is stale: ignore it.
             guard var record = nodes[node], Int64(clamping: death.bdSeq) >= record.bdSeq, record.online else { return }
             record.online = false
-            try store.saveNode(record)
             nodes[node] = record
-            publishNodeEvent(record)
+            pending.save(record, announce: true)
         } catch {
             reject("a death message", error, topic: topics.death(node))
         }
@@ -46,17 +45,14 @@ extension DispatchEngine {
         do {
             let beat = try Wire.decode(HeartbeatMessage.self, from: payload)
             let time = now()
-            let wasOnline = record.online
+            let cameBack = !record.online
             record.lastSeen = time
             record.online = true
             record.clockOffset = beat.sentAt - time
             nodes[node] = record
             // Heartbeats update memory only; the row is written when the node's state changes,
             // which keeps thousands of heartbeats a second off the disk.
-            if !wasOnline {
-                try store.saveNode(record)
-                publishNodeEvent(record)
-            }
+            if cameBack { pending.save(record, announce: true) }
         } catch {
             reject("a heartbeat", error, topic: topics.heartbeat(node))
         }
@@ -76,27 +72,26 @@ extension DispatchEngine {
         touch(node)
         guard var entry = active[job], var execution = entry.executions[node] else { return }
         guard let next = execution.state.advanced(to: status.state) else { return }
-        let time = now()
         execution.state = next
         execution.exitCode = status.exitCode ?? execution.exitCode
         execution.reason = status.reason ?? execution.reason
         execution.startedAt = status.startedAt ?? execution.startedAt ?? (next == .running ? status.at : nil)
-        execution.updatedAt = time
-        var finishing: [(String, Double)] = []
+        execution.updatedAt = now()
         if next.isTerminal {
             execution.finishedAt = status.at
             entry.unfinished -= 1
-            if entry.unfinished == 0 { finishing.append((job, time)) }
-        }
-        do {
-            try store.saveExecutions([execution], finishing: finishing)
-        } catch {
-            logger.error("Cannot record an execution state", metadata: ["job.id": "\(job)", "node.id": "\(node)", "error": "\(error)"])
-            return
         }
         entry.executions[node] = execution
-        active[job] = finishing.isEmpty ? entry : nil
-        publishEvent(execution)
+        pending.save(execution)
+        if next.isTerminal, let output = entry.output.removeValue(forKey: node) {
+            finishedOutput[ExecutionKey(job: job, node: node)] = (output.stdout, output.stderr)
+        }
+        if entry.unfinished == 0 {
+            pending.finishedJobs.append((job, now()))
+            active[job] = nil
+        } else {
+            active[job] = entry
+        }
     }
 
     func ingestOutput(node: String, job: String, payload: [UInt8]) {
@@ -105,9 +100,17 @@ extension DispatchEngine {
             guard chunk.node == node, chunk.job == job else {
                 throw WireError(description: "job or node in payload does not match the topic")
             }
-            guard active[job]?.executions[node] != nil else { return }
-            try store.saveChunk(OutputChunkRecord(job: job, node: node, seq: Int64(chunk.seq),
-                                                  stream: chunk.stream.rawValue, data: chunk.data))
+            guard var entry = active[job], let execution = entry.executions[node], !execution.state.isTerminal else { return }
+            var collected = entry.output[node] ?? CollectedOutput()
+            guard collected.seen.insert(chunk.seq).inserted else { return }
+            switch chunk.stream {
+            case .stdout: collected.stdout += chunk.data
+            case .stderr: collected.stderr += chunk.data
+            }
+            entry.output[node] = collected
+            active[job] = entry
+            pending.chunks.append(OutputChunkRecord(job: job, node: node, seq: Int64(chunk.seq),
+                                                    stream: chunk.stream.rawValue, data: chunk.data))
         } catch {
             reject("an output chunk", error, topic: topics.execOutput(node: node, job: job))
         }
@@ -116,13 +119,10 @@ extension DispatchEngine {
     /// Any report proves the node is alive.
     private func touch(_ node: String) {
         guard var record = nodes[node] else { return }
-        record.lastSeen = now()
         let cameBack = !record.online
+        record.lastSeen = now()
         record.online = true
         nodes[node] = record
-        if cameBack {
-            try? store.saveNode(record)
-            publishNodeEvent(record)
-        }
+        if cameBack { pending.save(record, announce: true) }
     }
 }

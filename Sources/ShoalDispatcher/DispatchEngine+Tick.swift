@@ -11,12 +11,7 @@ extension DispatchEngine {
             nodes[id] = node
             silent.append(node)
         }
-        do {
-            try store.saveNodes(silent)
-            silent.forEach(publishNodeEvent)
-        } catch {
-            logger.error("Cannot record offline nodes", metadata: ["error": "\(error)"])
-        }
+        for node in silent { pending.save(node, announce: true) }
         for (id, job) in active where job.record.deadline <= time {
             expire(id, at: time)
         }
@@ -60,22 +55,21 @@ extension DispatchEngine {
     /// when nothing is left open.
     private func close(_ id: String, _ executions: [ExecutionRecord], at time: Double) {
         guard var job = active[id], !executions.isEmpty else { return }
-        let changed = executions.map { execution in
-            var execution = execution
+        for var execution in executions {
             execution.finishedAt = time
             execution.updatedAt = time
-            return execution
+            job.executions[execution.node] = execution
+            pending.save(execution)
+            if let output = job.output.removeValue(forKey: execution.node) {
+                finishedOutput[ExecutionKey(job: id, node: execution.node)] = (output.stdout, output.stderr)
+            }
         }
-        for execution in changed { job.executions[execution.node] = execution }
-        job.unfinished -= changed.count
-        let finishing = job.unfinished == 0 ? [(id, time)] : []
-        do {
-            try store.saveExecutions(changed, finishing: finishing)
-        } catch {
-            logger.error("Cannot record execution states", metadata: ["job.id": "\(id)", "error": "\(error)"])
-            return
+        job.unfinished -= executions.count
+        if job.unfinished == 0 {
+            pending.finishedJobs.append((id, time))
+            active[id] = nil
+        } else {
+            active[id] = job
         }
-        active[id] = finishing.isEmpty ? job : nil
-        changed.forEach(publishEvent)
     }
 }

@@ -5,8 +5,9 @@ import ShoalCore
 
 /// The dispatcher's state and the logic that changes it.
 ///
-/// Not thread-safe by design: it is owned by `Dispatcher.run()`'s loop, which calls it
-/// one input at a time. Every change is written to the store before it is announced.
+/// Not thread-safe by design: it is owned by `Dispatcher.run()`'s loop, which hands it one
+/// batch of inputs at a time and then calls `flush()`: the batch's changes are committed in
+/// one transaction before any of them is announced.
 final class DispatchEngine {
     let store: DispatcherStore
     let client: MQTTClient
@@ -22,11 +23,24 @@ final class DispatchEngine {
     var nodes: [String: NodeRecord] = [:]
     /// Jobs not yet finished, with the current state of each expected node.
     var active: [String: ActiveJob] = [:]
+    /// Output of executions finished in the current batch, for their events.
+    var finishedOutput: [ExecutionKey: (stdout: String, stderr: String)] = [:]
+    /// What the current batch changed; committed by `flush()`.
+    var pending = PendingWrites()
 
     struct ActiveJob {
         var record: JobRecord
         var executions: [String: ExecutionRecord]
         var unfinished: Int
+        /// Output received so far per node (chunk numbers seen, to drop replays), kept so
+        /// that a terminal event carries it without a database read.
+        var output: [String: CollectedOutput] = [:]
+    }
+
+    struct CollectedOutput {
+        var stdout = ""
+        var stderr = ""
+        var seen: Set<UInt32> = []
     }
 
     init(store: DispatcherStore, client: MQTTClient, topics: TopicTree, missedHeartbeats: Double, logger: Logger) throws {
@@ -43,9 +57,10 @@ final class DispatchEngine {
             nodes[node.id] = node
         }
         for (job, executions) in try store.unfinishedJobs() {
+            let output = try store.output(of: job.id).mapValues { CollectedOutput(stdout: $0.stdout, stderr: $0.stderr) }
             active[job.id] = ActiveJob(
                 record: job, executions: Dictionary(uniqueKeysWithValues: executions.map { ($0.node, $0) }),
-                unfinished: executions.filter { !$0.state.isTerminal }.count)
+                unfinished: executions.filter { !$0.state.isTerminal }.count, output: output)
         }
     }
 
@@ -71,9 +86,12 @@ final class DispatchEngine {
 
     func publishEvent(_ execution: ExecutionRecord) {
         var view = executionView(execution)
-        if execution.state.isTerminal, let output = try? store.output(of: execution.job, node: execution.node)[execution.node] {
-            view.stdout = output.stdout
-            view.stderr = output.stderr
+        if execution.state.isTerminal {
+            let key = ExecutionKey(job: execution.job, node: execution.node)
+            if let output = finishedOutput[key] ?? active[execution.job]?.output[execution.node].map({ ($0.stdout, $0.stderr) }) {
+                view.stdout = output.stdout
+                view.stderr = output.stderr
+            }
         }
         _ = try? client.publish(topics.jobEvents(execution.job), Wire.encode(view), qos: 1)
     }

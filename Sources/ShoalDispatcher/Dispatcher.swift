@@ -7,8 +7,9 @@ import ShoalCore
 /// The dispatcher service: records what agents report, keeps the registry, plans and
 /// publishes jobs, enforces deadlines and answers the API.
 ///
-/// `run()` feeds one sequential loop with broker messages and clock ticks; all state lives
-/// in a `DispatchEngine` that only that loop touches, so there are no locks on the hot path.
+/// `run()` feeds one sequential loop with batches of broker messages and clock ticks; all
+/// state lives in a `DispatchEngine` that only that loop touches, so there are no locks on
+/// the hot path.
 public final class Dispatcher: Service, Sendable {
     public let configuration: DispatcherConfiguration
     private let logger: Logger
@@ -46,21 +47,26 @@ public final class Dispatcher: Service, Sendable {
         }
         logger.info("Dispatcher running", metadata: ["broker": "\(configuration.broker)", "db": "\(configuration.databasePath)"])
 
-        let (inputs, sink) = AsyncStream.makeStream(of: Input.self)
+        let inputs = InputBuffer<Input>()
         let tick = configuration.tickInterval
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await message in client.messages { sink.yield(.message(message)) }
-                sink.finish()
+                for await message in client.messages { inputs.append(.message(message)) }
+                inputs.finish()
             }
             group.addTask {
-                while (try? await Task.sleep(for: tick)) != nil { sink.yield(.tick) }
+                while (try? await Task.sleep(for: tick)) != nil { inputs.append(.tick) }
             }
-            for await input in inputs.cancelOnGracefulShutdown() {
-                switch input {
-                case .message(let message): engine.handle(message)
-                case .tick: engine.tick()
+            // Everything that arrived while the previous batch was processed is one batch:
+            // one transaction under load, no added latency when idle.
+            for await batch in inputs.batches.cancelOnGracefulShutdown() {
+                for input in batch {
+                    switch input {
+                    case .message(let message): engine.handle(message)
+                    case .tick: engine.tick()
+                    }
                 }
+                engine.flush()
             }
             client.stop()
             group.cancelAll()

@@ -1,0 +1,70 @@
+import Synchronization
+
+/// A many-producer, one-consumer queue that hands out everything queued so far as one
+/// batch. Producers never wait; the consumer wakes once per batch, however many items
+/// arrived meanwhile.
+///
+/// Thread-safe: `append` and `finish` may be called from any thread or task.
+final class InputBuffer<Element: Sendable>: Sendable {
+    private let storage = Storage()
+    private let signal: AsyncStream<Void>.Continuation
+    /// One consumer.
+    let batches: Batches
+
+    init() {
+        let (signals, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        self.signal = signal
+        self.batches = Batches(signals: signals, storage: storage)
+    }
+
+    func append(_ element: Element) {
+        let accepted = storage.queue.withLock { queue in
+            guard !queue.finished else { return false }
+            queue.items.append(element)
+            return true
+        }
+        if accepted { signal.yield() }
+    }
+
+    func finish() {
+        storage.queue.withLock { $0.finished = true }
+        signal.finish()
+    }
+
+    final class Storage: Sendable {
+        let queue = Mutex<(items: [Element], finished: Bool)>(([], false))
+
+        func take() -> [Element] {
+            queue.withLock { queue in
+                defer { queue.items = [] }
+                return queue.items
+            }
+        }
+    }
+
+    struct Batches: AsyncSequence, Sendable {
+        let signals: AsyncStream<Void>
+        let storage: Storage
+
+        func makeAsyncIterator() -> Iterator {
+            Iterator(signals: signals.makeAsyncIterator(), storage: storage)
+        }
+
+        struct Iterator: AsyncIteratorProtocol {
+            var signals: AsyncStream<Void>.Iterator
+            let storage: Storage
+
+            mutating func next() async -> [Element]? {
+                while true {
+                    let batch = storage.take()
+                    if !batch.isEmpty { return batch }
+                    // Nothing queued: wait for the next signal; the stream ends after finish().
+                    guard await signals.next() != nil else {
+                        let rest = storage.take()
+                        return rest.isEmpty ? nil : rest
+                    }
+                }
+            }
+        }
+    }
+}
