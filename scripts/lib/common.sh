@@ -7,6 +7,7 @@ ensure_dependencies() {
     pkg-config --exists libmosquitto 2>/dev/null || missing+=(libmosquitto-dev)
     [ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
     command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+    command -v mosquitto_sub >/dev/null 2>&1 || missing+=(mosquitto-clients)
     if [ ${#missing[@]} -eq 0 ]; then
         return 0
     fi

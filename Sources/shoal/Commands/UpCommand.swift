@@ -25,7 +25,7 @@ struct Up: AsyncParsableCommand {
     var heartbeat = "5s"
 
     func validate() throws {
-        guard (1...500).contains(agents) else { throw ValidationError("--agents must be between 1 and 500") }
+        guard (0...500).contains(agents) else { throw ValidationError("--agents must be between 0 and 500 (0: broker and dispatcher only, e.g. for `shoal simulate`)") }
         if let port, !(1...65535).contains(port) { throw ValidationError("--port must be between 1 and 65535") }
     }
 
