@@ -1,8 +1,22 @@
 import Mosquitto
 
 extension RawRoundTrip.Options {
-    /// `--flag value` or `--flag=value`; every flag at most once.
     init(parsing arguments: [String]) throws(UsageError) {
+        let values = try Flags.parse(arguments, allowed: ["broker", "subscribers", "runs", "timeout"])
+        self.init(
+            broker: try Flags.broker(values),
+            // libmosquitto's threaded loop uses select(): 3 descriptors per client and
+            // FD_SETSIZE 1024 stop one process near 337 clients (the connect never completes).
+            subscribers: try Flags.integer(values, "subscribers", default: 20, in: 1...300),
+            runs: try Flags.integer(values, "runs", default: 10, in: 1...100_000),
+            timeout: .seconds(try Flags.integer(values, "timeout", default: 60, in: 1...86_400)))
+    }
+}
+
+/// Hand-parsed flags (this tool does not link swift-argument-parser).
+enum Flags {
+    /// `--flag value` or `--flag=value`; every flag at most once.
+    static func parse(_ arguments: [String], allowed: Set<String>) throws(UsageError) -> [String: String] {
         var values: [String: String] = [:]
         var index = 0
         while index < arguments.count {
@@ -20,26 +34,21 @@ extension RawRoundTrip.Options {
                 value = arguments[index]
                 index += 1
             }
-            guard ["broker", "subscribers", "runs", "timeout"].contains(name) else {
-                throw UsageError("unknown option '--\(name)'")
-            }
+            guard allowed.contains(name) else { throw UsageError("unknown option '--\(name)'") }
             guard values.updateValue(value, forKey: name) == nil else { throw UsageError("--\(name) given twice") }
         }
-
-        let brokerText = values["broker"] ?? "mqtt://127.0.0.1:1883"
-        guard let broker = BrokerAddress(brokerText) else {
-            throw UsageError("'\(brokerText)' is not a broker address; write mqtt://HOST:PORT")
-        }
-        self.init(
-            broker: broker,
-            // libmosquitto's threaded loop uses select(): 3 descriptors per client and
-            // FD_SETSIZE 1024 stop one process near 337 clients (the connect never completes).
-            subscribers: try Self.integer(values, "subscribers", default: 20, in: 1...300),
-            runs: try Self.integer(values, "runs", default: 10, in: 1...100_000),
-            timeout: .seconds(try Self.integer(values, "timeout", default: 60, in: 1...86_400)))
+        return values
     }
 
-    private static func integer(
+    static func broker(_ values: [String: String]) throws(UsageError) -> BrokerAddress {
+        let text = values["broker"] ?? "mqtt://127.0.0.1:1883"
+        guard let broker = BrokerAddress(text) else {
+            throw UsageError("'\(text)' is not a broker address; write mqtt://HOST:PORT")
+        }
+        return broker
+    }
+
+    static func integer(
         _ values: [String: String], _ name: String, default fallback: Int, in range: ClosedRange<Int>
     ) throws(UsageError) -> Int {
         guard let text = values[name] else { return fallback }

@@ -2,14 +2,21 @@ import Foundation
 import Logging
 import Mosquitto
 
-/// Benchmark drivers used by the scripts in `bench/`. One subcommand so far:
-/// `raw-roundtrip`, the plain-MQTT baseline that `bench/run-latency` divides by.
+/// Benchmark drivers used by the scripts in `bench/`: `raw-roundtrip`, the plain-MQTT
+/// baseline that `bench/run-latency` divides by, and `raw-fanout`, bench/fanout's.
 ///
 /// Output is machine-readable `key=value` lines on stdout; errors and usage go to stderr.
 @main
 enum ShoalBench {
     static let usage = """
         usage: shoal-bench raw-roundtrip [--broker mqtt://HOST:PORT] [--subscribers N] [--runs N] [--timeout SECONDS]
+               shoal-bench raw-fanout --expect N --cells R/A/O,... [--broker URL] [--runs N] [--timeout SECONDS]
+
+          raw-fanout      The raw baseline for bench/fanout: one message (QoS 1) to each cell topic
+                          bench/raw/job/{cell}; the simulated agents of `shoal simulate --raw-echo`
+                          answer on bench/raw/reply; a run lasts until --expect answers are in.
+                          One warm-up run, then --runs runs (default 5). Prints `raw_ms` lines and
+                          `raw_median_ms`.
 
           raw-roundtrip   The raw MQTT baseline for `shoal run --all`: N clients subscribe to one
                           job topic; each run publishes one message (QoS 1) to it, every subscriber
@@ -38,12 +45,25 @@ enum ShoalBench {
             print(usage)
             exit(0)
         }
-        let options: RawRoundTrip.Options
+        let logger = Logger(label: "shoal-bench") { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .warning
+            return handler
+        }
         do {
-            guard arguments[0] == "raw-roundtrip" else {
+            switch arguments[0] {
+            case "raw-roundtrip":
+                let options = try RawRoundTrip.Options(parsing: Array(arguments.dropFirst()))
+                let result = try await RawRoundTrip.measure(options, logger: logger)
+                result.report(options)
+            case "raw-fanout":
+                let options = try RawFanOut.Options(parsing: Array(arguments.dropFirst()))
+                let times = try await RawFanOut.measure(options, logger: logger)
+                for (index, value) in times.enumerated() { print("raw_ms run=\(index + 1) value=\(formatted(value))") }
+                print("raw_median_ms=\(formatted(median(times)))")
+            default:
                 throw UsageError("unknown subcommand '\(arguments[0])'")
             }
-            options = try RawRoundTrip.Options(parsing: Array(arguments.dropFirst()))
         } catch let error as UsageError {
             if error.helpRequested {
                 print(usage)
@@ -52,20 +72,7 @@ enum ShoalBench {
             FileHandle.standardError.write(Data("error: \(error.message)\n\n\(usage)\n".utf8))
             exit(64)
         } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            exit(64)
-        }
-
-        let logger = Logger(label: "shoal-bench") { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .warning
-            return handler
-        }
-        do {
-            let result = try await RawRoundTrip.measure(options, logger: logger)
-            result.report(options)
-        } catch {
-            FileHandle.standardError.write(Data("error: raw-roundtrip: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("error: \(arguments[0]): \(error)\n".utf8))
             exit(1)
         }
     }

@@ -65,3 +65,34 @@ cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 ticks_per_second=$(getconf CLK_TCK)
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# Up to 3 descriptors per MQTT client: a 10,000-node run needs more than the default 1024.
+raise_fd_limit() {
+    local hard
+    hard=$(ulimit -Hn)
+    ulimit -Sn "$hard" 2>/dev/null || die "cannot raise the open-files limit to $hard"
+}
+
+# start_simulator N [ARGS...]: `shoal simulate` against the fleet's broker; returns once
+# it reports every agent connected, then waits until the dispatcher lists them online.
+start_simulator() {
+    local count=$1
+    shift
+    "$bin/shoal" simulate --agents "$count" --broker "$broker" "$@" >"$work/simulate.out" 2>"$work/simulate.err" &
+    sim_pid=$!
+    extra_pids+=("$sim_pid")
+    local deadline=$((SECONDS + ${BENCH_UP_TIMEOUT:-300}))
+    until grep -q '^ready' "$work/simulate.out" 2>/dev/null; do
+        kill -0 "$sim_pid" 2>/dev/null || { keep_work=1; tail -20 "$work/simulate.err" >&2; die "shoal simulate exited"; }
+        ((SECONDS < deadline)) || { keep_work=1; die "the simulated agents did not connect in time"; }
+        sleep 0.2
+    done
+    until [[ $(online_count) -ge $count ]]; do
+        ((SECONDS < deadline)) || { keep_work=1; die "the dispatcher did not list $count nodes online in time"; }
+        sleep 0.5
+    done
+}
+
+online_count() {
+    "$bin/shoal" nodes -o json 2>/dev/null | python3 -c 'import json,sys; print(sum(1 for n in json.load(sys.stdin) if n["online"]))'
+}
