@@ -103,7 +103,9 @@ public final class DispatcherClient: Sendable {
                 let key = String(decoding: correlation, as: UTF8.self)
                 pending.withLock { $0.removeValue(forKey: key) }?.resume(returning: message.payload)
             } else if message.topic.hasPrefix(topics.prefix + "/events/job/") {
-                if let view = try? Wire.decode(ExecutionView.self, from: message.payload) { eventSink.yield(view) }
+                if let event = try? Wire.decode(JobEvent.self, from: message.payload) {
+                    event.executions.forEach { eventSink.yield($0) }
+                }
             } else if message.topic.hasPrefix(topics.prefix + "/events/node/") {
                 if let view = try? Wire.decode(NodeView.self, from: message.payload) { nodeSink.yield(view) }
             }

@@ -20,8 +20,18 @@ extension DispatchEngine {
         for id in batch.nodeEvents {
             if let node = nodes[id] ?? batch.nodes[id] { publishNodeEvent(node) }
         }
-        for key in batch.executionEvents {
-            if let execution = batch.executions[key] { publishEvent(execution) }
+        var changedByJob: [String: [ExecutionView]] = [:]
+        var order: [String] = []
+        var announced: Set<ExecutionKey> = []
+        for key in batch.executionEvents where announced.insert(key).inserted {
+            guard let execution = batch.executions[key] else { continue }
+            if changedByJob[key.job] == nil { order.append(key.job) }
+            changedByJob[key.job, default: []].append(eventView(execution))
+        }
+        let finished = Dictionary(batch.finishedJobs, uniquingKeysWith: { first, _ in first })
+        for job in order {
+            let event = JobEvent(job: job, executions: changedByJob[job] ?? [], finishedAt: finished[job])
+            _ = try? client.publish(topics.jobEvents(job), Wire.encode(event), qos: 1)
         }
         finishedOutput = [:]
     }

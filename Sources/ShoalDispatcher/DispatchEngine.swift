@@ -84,7 +84,8 @@ final class DispatchEngine {
         logger.warning("Dropped \(what)", metadata: ["topic": "\(topic)", "error": "\(error)"])
     }
 
-    func publishEvent(_ execution: ExecutionRecord) {
+    /// An execution as its event shows it: terminal states carry the output.
+    func eventView(_ execution: ExecutionRecord) -> ExecutionView {
         var view = executionView(execution)
         if execution.state.isTerminal {
             let key = ExecutionKey(job: execution.job, node: execution.node)
@@ -93,7 +94,7 @@ final class DispatchEngine {
                 view.stderr = output.stderr
             }
         }
-        _ = try? client.publish(topics.jobEvents(execution.job), Wire.encode(view), qos: 1)
+        return view
     }
 
     /// Online/offline changes, for integrations and for `shoal up` to know when its fleet is in.

@@ -92,3 +92,20 @@ public struct JobDetail: Sendable, Codable, Equatable {
         self.executions = executions
     }
 }
+
+/// `events/job/{job}`: the executions of one job that changed in one commit of the
+/// dispatcher, in order of change. One message per job per commit keeps a 10,000-node
+/// job from costing 30,000 event publishes.
+public struct JobEvent: Sendable, Codable, Equatable {
+    public var v: Int = Wire.version
+    public var job: String
+    public var executions: [ExecutionView]
+    /// Set when this commit finished the job.
+    public var finishedAt: Double?
+
+    public init(job: String, executions: [ExecutionView], finishedAt: Double? = nil) {
+        self.job = job
+        self.executions = executions
+        self.finishedAt = finishedAt
+    }
+}
