@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "shoal", targets: ["shoal"]),
+        .executable(name: "shoal-agent", targets: ["shoal-agent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -20,13 +21,15 @@ let package = Package(
             pkgConfig: "libmosquitto",
             providers: [.apt(["libmosquitto-dev"])]
         ),
+        // Linux headers Glibc's module map leaves out (epoll, eventfd, prctl).
+        .systemLibrary(name: "CLinux"),
         // Child processes with their own process group, output pipes and a reaper thread.
         .target(name: "Spawn"),
         // Shoal-agnostic MQTT v5 client over libmosquitto, plus a mosquitto launcher.
         .target(
             name: "Mosquitto",
             dependencies: [
-                "CMosquitto", "Spawn",
+                "CMosquitto", "CLinux", "Spawn",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -37,6 +40,17 @@ let package = Package(
             name: "ShoalAgent",
             dependencies: [
                 "ShoalCore", "Mosquitto", "Spawn",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The `agent` command and the options it shares with the other commands: all the
+        // standalone `shoal-agent` needs. No full Foundation here or below (see bench/README.md).
+        .target(
+            name: "ShoalAgentCLI",
+            dependencies: [
+                "ShoalAgent", "ShoalCore", "Mosquitto",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -64,11 +78,33 @@ let package = Package(
         .executableTarget(
             name: "shoal",
             dependencies: [
-                "ShoalCore", "Mosquitto", "ShoalAgent", "ShoalDispatcher", "ShoalClient", "ShoalSimulator", "Spawn",
+                "ShoalCore", "Mosquitto", "ShoalAgent", "ShoalAgentCLI", "ShoalDispatcher", "ShoalClient", "ShoalSimulator", "Spawn", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The agent alone, for the machines of the fleet: about half of `shoal`'s memory
+        // (bench/README.md, agent-rss). Linked with the static Swift runtime: only the
+        // pages it uses are loaded, instead of whole shared libraries with their relocations.
+        // - The modules were compiled against the shared Foundation libraries, whose link
+        //   lists omit the libraries they absorb; the static ones need them named. The
+        //   last two are only for full Foundation: if a module below imports it, the agent
+        //   still links (archives add only what is used), but bench/agent-rss reports it.
+        // - lld, because gold warns about `mktemp` in the static FoundationEssentials.
+        .executableTarget(
+            name: "shoal-agent",
+            dependencies: [
+                "ShoalAgentCLI", "ShoalAgent",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            linkerSettings: [
+                .unsafeFlags(["-static-stdlib", "-use-ld=lld"], .when(platforms: [.linux])),
+                .linkedLibrary("_FoundationCollections", .when(platforms: [.linux])),
+                .linkedLibrary("_FoundationCShims", .when(platforms: [.linux])),
+                .linkedLibrary("CoreFoundation", .when(platforms: [.linux])),
+                .linkedLibrary("_FoundationICU", .when(platforms: [.linux])),
             ]
         ),
         // Benchmark drivers (raw MQTT baselines) used by the scripts in bench/.

@@ -1,4 +1,9 @@
+// Not Foundation: the agent links this module and must stay small (bench/README.md, agent-rss).
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Glibc
 import Logging
 import Spawn
@@ -87,7 +92,11 @@ public final class MosquittoBroker: Sendable {
             onExit: { _ in readiness.processExited() })
         guard await readiness.waitForRunning() else {
             process.kill(SIGKILL)
-            throw StartError(description: "mosquitto did not start: \(readiness.text.trimmingCharacters(in: .whitespacesAndNewlines))")
+            // Trimmed by hand: `trimmingCharacters(in:)` is not in FoundationEssentials.
+            var log = Substring(readiness.text)
+            while log.first?.isWhitespace == true { log.removeFirst() }
+            while log.last?.isWhitespace == true { log.removeLast() }
+            throw StartError(description: "mosquitto did not start: \(log)")
         }
         logger.debug("mosquitto running", metadata: ["broker.port": "\(configuration.port)", "broker.pid": "\(process.pid)"])
         return MosquittoBroker(configuration: configuration, process: process)

@@ -1,4 +1,9 @@
+// Not Foundation: the agent links this module and must stay small (bench/README.md, agent-rss).
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Glibc
 
 /// Reads the automatic labels of this machine: name, os, arch, cpus, mem_mb, gpus, kernel, agent.

@@ -83,6 +83,16 @@ extension DispatchEngine {
         }
         entry.executions[node] = execution
         pending.save(execution)
+        // A quick job's output travels inside its terminal report: store it as chunks 1-2.
+        if status.stdout != nil || status.stderr != nil {
+            var collected = entry.output[node] ?? CollectedOutput()
+            for (seq, stream, text) in [(UInt32(1), OutputChannel.stdout, status.stdout), (2, .stderr, status.stderr)] {
+                guard let text, !text.isEmpty, collected.seen.insert(seq).inserted else { continue }
+                if stream == .stdout { collected.stdout += text } else { collected.stderr += text }
+                pending.chunks.append(OutputChunkRecord(job: job, node: node, seq: Int64(seq), stream: stream.rawValue, data: text))
+            }
+            entry.output[node] = collected
+        }
         if next.isTerminal, let output = entry.output.removeValue(forKey: node) {
             finishedOutput[ExecutionKey(job: job, node: node)] = (output.stdout, output.stderr)
         }

@@ -3,7 +3,12 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+// Not Foundation: the agent links this module and must stay small (bench/README.md, agent-rss).
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Synchronization
 
 /// A child process started with `posix_spawnp`, leader of its own process group, whose
@@ -137,10 +142,18 @@ public final class ChildProcess: Sendable {
         }
         let child = ChildProcess(pid: pid, processGroup: options.newProcessGroup ? pid : nil)
         let fds = options.captureOutput ? [(outPipe[0], Stream.stdout), (errPipe[0], Stream.stderr)] : []
-        let reaper = Thread { child.reap(fds: fds, onOutput: onOutput, onExit: onExit) }
-        reaper.name = "shoal.reaper.\(pid)"
-        reaper.stackSize = 256 * 1024
-        reaper.start()
+        // 256 KiB of stack: the reaper's read buffer is on the heap.
+        let started = DetachedThread.start(name: "reap-\(pid)", stackSize: 256 * 1024) {
+            child.reap(fds: fds, onOutput: onOutput, onExit: onExit)
+        }
+        guard started == 0 else {
+            // Nobody would ever read its output or collect its status: undo the start.
+            child.kill(SIGKILL)
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            for (fd, _) in fds { close(fd) }
+            throw SpawnError(message: "cannot start a reaper thread for '\(executable)'", errno: started)
+        }
         return child
     }
 
@@ -214,6 +227,61 @@ public final class ChildProcess: Sendable {
             return state.waiters
         }
         waiters.forEach { $0.resume(returning: termination) }
+    }
+}
+
+/// A detached POSIX thread running one closure: each child's reaper, and any module the
+/// agent links that needs a thread of its own.
+///
+/// Why not Foundation's `Thread`: it is the one thing this module needed from full
+/// Foundation, which the agent must not load (see bench/README.md, agent-rss).
+public enum DetachedThread {
+    /// The closure, boxed so it can travel through `pthread_create`'s `void *` argument.
+    private final class Body: Sendable {
+        let name: String
+        let run: @Sendable () -> Void
+        init(name: String, run: @escaping @Sendable () -> Void) {
+            self.name = name
+            self.run = run
+        }
+    }
+
+    /// Starts `body` on a new detached thread named `name` (Linux keeps the first 15
+    /// bytes), with a stack of `stackSize` bytes (nil: the system default, 8 MiB of address
+    /// space). Returns 0, or the error number of `pthread_create`, in which case `body`
+    /// never runs.
+    ///
+    /// Ownership: `passRetained` gives the box a +1 reference that belongs to the new
+    /// thread, which takes it back (`takeRetainedValue`) as its first step, so the box and
+    /// everything `body` captured are released when `body` returns. If the thread cannot be
+    /// created, that reference is released here instead.
+    public static func start(name: String, stackSize: Int? = nil, _ body: @escaping @Sendable () -> Void) -> Int32 {
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+        if let stackSize { pthread_attr_setstacksize(&attributes, stackSize) }
+        let argument = Unmanaged.passRetained(Body(name: name, run: body)).toOpaque()
+        var thread = pthread_t()
+        // The entry point is a C function: it cannot capture, hence the qualified call.
+        let result = pthread_create(&thread, &attributes, { argument in
+            let body = Unmanaged<Body>.fromOpaque(argument!).takeRetainedValue()
+            DetachedThread.nameCurrentThread(body.name)
+            body.run()
+            return nil
+        }, argument)
+        if result != 0 { Unmanaged<Body>.fromOpaque(argument).release() }
+        return result
+    }
+
+    /// For `top -H` and debuggers. Through /proc because Swift's Glibc module does not
+    /// export `pthread_setname_np` (a GNU extension); a failure only leaves the name unset.
+    private static func nameCurrentThread(_ name: String) {
+        let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        let bytes = Array(name.utf8.prefix(15))
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ShoalAgentCLI
 
 @main
 struct Shoal: AsyncParsableCommand {
@@ -15,7 +16,7 @@ struct Shoal: AsyncParsableCommand {
         version: "0.1.0",
         groupedSubcommands: [
             CommandGroup(name: "Work on the fleet", subcommands: [Run.self, Nodes.self, Jobs.self]),
-            CommandGroup(name: "Run the pieces", subcommands: [Up.self, Agent.self, Dispatcher.self, Simulate.self]),
+            CommandGroup(name: "Run the pieces", subcommands: [Up.self, AgentCommand.self, Dispatcher.self, Simulate.self]),
         ]
     )
 }

@@ -1,4 +1,9 @@
+// Not Foundation: the agent links this module and must stay small (bench/README.md, agent-rss).
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Glibc
 
 /// Small helpers for files that must survive a crash of this process.

@@ -1,4 +1,10 @@
+// Not Foundation: the agent links this module and must stay small (bench/README.md, agent-rss).
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Glibc
 import Synchronization
 
 /// Messages the broker has not acknowledged yet, one file each under `{data}/outbox/`,

@@ -13,9 +13,13 @@ public struct ExecutionStatusMessage: Sendable, Codable, Equatable {
     public var startedAt: Double?
     /// Number of output chunks sent, so the reader knows when it has them all.
     public var chunks: UInt32?
+    /// The whole output of a quick job, carried in its only report instead of chunks.
+    public var stdout: String?
+    public var stderr: String?
 
     public init(job: String, node: String, seq: UInt32, state: ExecutionState, exitCode: Int32? = nil,
-                reason: String? = nil, at: Double, startedAt: Double? = nil, chunks: UInt32? = nil) {
+                reason: String? = nil, at: Double, startedAt: Double? = nil, chunks: UInt32? = nil,
+                stdout: String? = nil, stderr: String? = nil) {
         self.job = job
         self.node = node
         self.seq = seq
@@ -25,6 +29,8 @@ public struct ExecutionStatusMessage: Sendable, Codable, Equatable {
         self.at = at
         self.startedAt = startedAt
         self.chunks = chunks
+        self.stdout = stdout
+        self.stderr = stderr
     }
 }
 

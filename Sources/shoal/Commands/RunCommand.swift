@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShoalAgentCLI
 import ShoalClient
 import ShoalCore
 

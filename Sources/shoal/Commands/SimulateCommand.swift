@@ -1,10 +1,387 @@
 import ArgumentParser
+import CLinux
+import Foundation
+import Logging
+import Mosquitto
+import ShoalAgent
+import ShoalAgentCLI
+import ShoalCore
+import ShoalSimulator
+import Spawn
+import Synchronization
+import UnixSignals
 
 struct Simulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run many simulated agents in this process (for scale tests and benchmarks).")
+        abstract: "Run many simulated agents against a broker (for scale tests and benchmarks).",
+        discussion: """
+            Each simulated agent has its own MQTT connection, node id (sim-00001, …), labels, \
+            birth/death, heartbeats and job handling, as a real agent does; only the task is \
+            synthetic: `sleep X` waits, `false`/`exit N` fail, `echo …` prints, anything else \
+            succeeds after --task-time. Agents run in worker processes of --per-process each \
+            (every agent holds 3 open files). Prints progress on stderr and \
+            "ready: N agents connected" on stdout; Ctrl-C or SIGTERM stops every agent cleanly.
+
+            Labels: --labels-from 'region=eu:50%,us:30%,ap:20%;role=web,db;env=prod' gives each \
+            key its values (equally likely without weights; :N relative weights; :N% percentages \
+            adding up to 100). Every node also has name, os, arch, cpus, mem_mb, gpus, kernel, \
+            agent and simulated=true. Details: docs/simulator.md.
+
+            Example: shoal simulate --agents 10000 --fail-rate 0.01
+            """)
+
+    @Option(name: .long, help: "How many simulated agents to run.")
+    var agents: Int
+
+    @Option(name: .long, help: ArgumentHelp("How labels are spread over the agents (see above).", valueName: "spec"))
+    var labelsFrom: String = LabelSpec.defaultText
+
+    @Option(name: .long, help: "Fraction of executions, 0 to 1, that fail with exit 1 (the same ones on every run).")
+    var failRate: Double = 0
+
+    @Option(name: .long, help: "How long a task the simulator does not recognise takes (e.g. 200ms, 2s).")
+    var taskTime: String = "0s"
+
+    @Option(name: .long, help: "Heartbeat interval (jittered ±10%).")
+    var heartbeat: String = "5s"
+
+    @Option(name: .long, help: "Agents per worker process (each agent holds 3 open files).")
+    var perProcess: Int = 5000
+
+    @Option(name: .long, help: "Node ids are PREFIX-00001, PREFIX-00002, …")
+    var idPrefix: String = "sim"
+
+    @Option(name: .long, help: "Connections awaiting CONNACK at once, shared by the workers (mosquitto's listen backlog is 100).")
+    var maxConnecting: Int = 64
+
+    @Flag(name: .long, help: "Also answer bench/fanout's raw baseline (bench/raw/job/{cell} -> bench/raw/reply).")
+    var rawEcho = false
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var logging: LoggingOptions
+
+    @Flag(name: .long, help: .hidden)
+    var worker = false
+
+    @Option(name: .long, help: .hidden)
+    var first: Int = 1
+
+    @Option(name: .long, help: .hidden)
+    var count: Int?
+
+    func validate() throws {
+        guard agents >= 1 else { throw ValidationError("--agents must be at least 1, e.g. --agents 1000") }
+        do {
+            _ = try LabelSpec(parsing: labelsFrom)
+        } catch {
+            throw ValidationError("--labels-from: \(error.description)")
+        }
+        guard (0...1).contains(failRate) else {
+            throw ValidationError("--fail-rate must be between 0 and 1, e.g. --fail-rate 0.05 for 5%")
+        }
+        guard DurationText.seconds(taskTime) != nil else {
+            throw ValidationError("--task-time '\(taskTime)' is not a duration; write e.g. 200ms or 2s")
+        }
+        guard let seconds = DurationText.seconds(heartbeat), seconds >= 0.1 else {
+            throw ValidationError("--heartbeat '\(heartbeat)' is not a duration of at least 100ms; write e.g. 5s")
+        }
+        let maximum = MQTTSwarm.maximumClients()
+        guard (1...maximum).contains(perProcess) else {
+            throw ValidationError("--per-process must be between 1 and \(maximum): each agent holds "
+                                  + "\(MQTTSwarm.descriptorsPerClient) open files and a process may open "
+                                  + "\(MQTTSwarm.raiseDescriptorLimit().soft); e.g. --per-process 5000")
+        }
+        guard TopicTree.isValidLevel(idPrefix), idPrefix.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
+        else {
+            throw ValidationError("--id-prefix '\(idPrefix)' may use letters, digits, '-', '_' and '.' only, e.g. --id-prefix sim")
+        }
+        guard maxConnecting >= 1 else { throw ValidationError("--max-connecting must be at least 1, e.g. --max-connecting 64") }
+        if worker {
+            guard let count, count >= 1, first >= 1, first - 1 + count <= agents else {
+                throw ValidationError("--worker needs --first K --count M within --agents")
+            }
+        }
+    }
 
     func run() async throws {
-        throw ValidationError("not implemented yet")
+        if worker {
+            try await runWorker()
+        } else {
+            try await SimulationSupervisor(command: self).run()
+        }
+    }
+
+    /// The arguments every worker shares; the supervisor adds `--first` and `--count`.
+    var workerArguments: [String] {
+        var arguments = [
+            "simulate", "--worker", "--agents", String(agents), "--labels-from", labelsFrom,
+            "--fail-rate", String(failRate), "--task-time", taskTime, "--heartbeat", heartbeat,
+            "--per-process", String(perProcess), "--id-prefix", idPrefix, "--prefix", connection.prefix,
+            "--log-level", logging.logLevel,
+        ]
+        if let username = connection.username { arguments += ["--username", username] }
+        if rawEcho { arguments.append("--raw-echo") }
+        return arguments
+    }
+}
+
+// MARK: - Worker
+
+extension Simulate {
+    /// One worker process: a `FleetSimulator` for agents `first ..< first + count`, reporting
+    /// its connected count on stdout as `WorkerReport` lines, until SIGTERM/SIGINT.
+    private func runWorker() async throws {
+        // Our supervisor forwards Ctrl-C; if it dies without doing so, we go with it.
+        _ = shoal_set_parent_death_signal(SIGTERM)
+        let logger = ServiceRuntime.bootstrap(label: "shoal.simulate", level: logging.logLevel)
+        let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
+        let configuration = SimulatorConfiguration(
+            broker: try connection.address, topics: connection.topics, idPrefix: idPrefix, first: first,
+            count: count ?? agents, fleetSize: agents, labels: try LabelSpec(parsing: labelsFrom),
+            heartbeatInterval: DurationText.seconds(heartbeat) ?? 5, failRate: failRate,
+            taskTime: DurationText.seconds(taskTime) ?? 0, version: shoalVersion,
+            username: connection.resolvedUsername, password: connection.password, maxConnecting: maxConnecting,
+            rawEcho: rawEcho)
+        let simulator: FleetSimulator
+        do {
+            simulator = try FleetSimulator(configuration: configuration, logger: logger)
+            try await simulator.start()
+        } catch {
+            CLIRuntime.printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await progress in simulator.progress {
+                    FileHandle.standardOutput.write(Data(WorkerReport(progress).line.utf8))
+                }
+            }
+            for await _ in signals { break }
+            // Ends `progress` too, and with it the task above.
+            await simulator.stop()
+        }
+    }
+}
+
+/// The line a worker prints on stdout whenever its connected count changes:
+/// `shoal-simulate connected=4999 total=5000`.
+struct WorkerReport: Equatable {
+    var connected: Int
+    var total: Int
+
+    init(_ progress: FleetProgress) {
+        connected = progress.connected
+        total = progress.total
+    }
+
+    var line: String { "shoal-simulate connected=\(connected) total=\(total)\n" }
+
+    init?(line: Substring) {
+        let fields = line.split(separator: " ")
+        guard fields.count == 3, fields[0] == "shoal-simulate",
+              fields[1].hasPrefix("connected="), let connected = Int(fields[1].dropFirst("connected=".count)),
+              fields[2].hasPrefix("total="), let total = Int(fields[2].dropFirst("total=".count)) else { return nil }
+        self.connected = connected
+        self.total = total
+    }
+}
+
+// MARK: - Supervisor
+
+/// The `shoal simulate` process itself: starts the workers, shows their progress, forwards
+/// SIGTERM/SIGINT to them and waits for them to stop.
+private struct SimulationSupervisor {
+    let command: Simulate
+
+    private struct Worker {
+        var first: Int
+        var count: Int
+        var process: ChildProcess
+        var connected = 0
+        var exited = false
+    }
+
+    private enum Event: Sendable {
+        case report(worker: Int, WorkerReport)
+        case log(worker: Int, String)
+        case exited(worker: Int, ChildProcess.Termination)
+        case signal
+        case showProgress
+    }
+
+    func run() async throws {
+        let total = command.agents
+        let shards = stride(from: 1, through: total, by: command.perProcess).map { ($0, min(command.perProcess, total - $0 + 1)) }
+        let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
+        let (events, sink) = AsyncStream.makeStream(of: Event.self)
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let broker = try command.connection.address
+        // The workers share the broker's listen backlog.
+        let connecting = max(1, command.maxConnecting / shards.count)
+
+        var workers: [Worker] = []
+        for (index, shard) in shards.enumerated() {
+            let arguments = [executable] + command.workerArguments + [
+                "--first", String(shard.0), "--count", String(shard.1), "--broker", broker.description,
+                "--max-connecting", String(connecting),
+            ]
+            let lines = LineSplitter()
+            do {
+                let process = try ChildProcess.spawn(
+                    .init(arguments: arguments),
+                    onOutput: { stream, bytes in
+                        for line in lines.append(stream, bytes) {
+                            if stream == .stdout, let report = WorkerReport(line: line[...]) {
+                                sink.yield(.report(worker: index, report))
+                            } else {
+                                sink.yield(.log(worker: index, line))
+                            }
+                        }
+                    },
+                    onExit: { termination in sink.yield(.exited(worker: index, termination)) })
+                workers.append(Worker(first: shard.0, count: shard.1, process: process))
+            } catch {
+                CLIRuntime.printError("error: cannot start a simulator worker: \(error)")
+                await Self.stop(workers.map(\.process))
+                throw ExitCode(1)
+            }
+        }
+        CLIRuntime.printError("simulating \(total) agents in \(workers.count) worker process(es) against \(broker)")
+
+        var failure: String?
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in signals { sink.yield(.signal) }
+            }
+            var progress = ProgressLine(total: total)
+            var stopping = false
+            for await event in events {
+                switch event {
+                case .report(let index, let report):
+                    workers[index].connected = report.connected
+                    // While stopping, the count only falls: not worth showing.
+                    if !stopping, progress.update(workers.reduce(0) { $0 + $1.connected }) {
+                        group.addTask {
+                            // A throttle for the display only: shows the latest count a moment later.
+                            try? await Task.sleep(for: ProgressLine.interval)
+                            sink.yield(.showProgress)
+                        }
+                    }
+                case .showProgress:
+                    if !stopping { progress.showPending() }
+                case .log(let index, let line):
+                    CLIRuntime.printError("[worker \(index + 1)] \(line)")
+                case .exited(let index, let termination):
+                    workers[index].exited = true
+                    workers[index].connected = 0
+                    if !stopping {
+                        let worker = workers[index]
+                        failure = "worker \(index + 1) (agents \(worker.first)–\(worker.first + worker.count - 1)) "
+                            + "stopped on its own (exit code \(termination.exitCode))"
+                        stopping = true
+                        let running = workers.filter { !$0.exited }.map(\.process)
+                        group.addTask { await Self.stop(running) }
+                    }
+                case .signal:
+                    guard !stopping else { continue }
+                    stopping = true
+                    CLIRuntime.printError("stopping \(total) simulated agents…")
+                    let running = workers.filter { !$0.exited }.map(\.process)
+                    group.addTask { await Self.stop(running) }
+                }
+                if workers.allSatisfy(\.exited) { break }
+            }
+            group.cancelAll()
+        }
+        if let failure {
+            CLIRuntime.printError("error: \(failure)")
+            throw ExitCode(1)
+        }
+        CLIRuntime.printError("stopped")
+    }
+
+    /// SIGTERM to each worker (they publish their agents' deaths and disconnect), SIGKILL
+    /// to any that is still there after 15 s.
+    private static func stop(_ processes: [ChildProcess]) async {
+        processes.forEach { $0.kill(SIGTERM) }
+        await withTaskGroup(of: Void.self) { group in
+            for process in processes {
+                group.addTask {
+                    await withTaskGroup(of: Void.self) { race in
+                        race.addTask { _ = await process.wait() }
+                        race.addTask {
+                            // Upper bound only: a worker that ignores SIGTERM is killed.
+                            try? await Task.sleep(for: .seconds(15))
+                            process.kill(SIGKILL)
+                        }
+                        await race.next()
+                        race.cancelAll()
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// "connected X/N" on stderr at most once per `interval`, and "ready: N agents connected"
+/// on stdout the first time all are.
+private struct ProgressLine {
+    static let interval: Duration = .seconds(1)
+    let total: Int
+    private var latest = 0
+    private var shown: Int?
+    private var lastShown = ContinuousClock.now - .seconds(60)
+    private var pending = false
+    private var ready = false
+
+    init(total: Int) {
+        self.total = total
+    }
+
+    /// Takes a new count; returns true when it had to hold it back and wants a later
+    /// `showPending()`.
+    mutating func update(_ connected: Int) -> Bool {
+        latest = connected
+        let now = ContinuousClock.now
+        if connected == total || now - lastShown >= Self.interval {
+            show()
+            return false
+        }
+        defer { pending = true }
+        return !pending
+    }
+
+    mutating func showPending() {
+        pending = false
+        show()
+    }
+
+    private mutating func show() {
+        guard latest != shown else { return }
+        shown = latest
+        lastShown = .now
+        CLIRuntime.printError("connected \(latest)/\(total)")
+        if latest == total && !ready {
+            ready = true
+            FileHandle.standardOutput.write(Data("ready: \(total) agents connected\n".utf8))
+        }
+    }
+}
+
+/// Splits a child's output into lines, per stream. Thread-safe (the reaper thread calls it).
+private final class LineSplitter: Sendable {
+    private let partial = Mutex<[ChildProcess.Stream: [UInt8]]>([:])
+
+    func append(_ stream: ChildProcess.Stream, _ bytes: [UInt8]) -> [String] {
+        partial.withLock { partial in
+            var buffer = partial[stream, default: []] + bytes
+            var lines: [String] = []
+            while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                lines.append(String(decoding: buffer[..<newline], as: UTF8.self))
+                buffer.removeSubrange(...newline)
+            }
+            partial[stream] = buffer
+            return lines
+        }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Mosquitto
+import ShoalAgentCLI
 import ShoalClient
 import ShoalCore
 import UnixSignals

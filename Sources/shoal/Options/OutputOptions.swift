@@ -8,8 +8,3 @@ struct OutputOptions: ParsableArguments {
     @Option(name: [.short, .long], help: "Output format.")
     var output: OutputFormat = .table
 }
-
-struct LoggingOptions: ParsableArguments {
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
-}

@@ -1,33 +1,40 @@
 import ArgumentParser
+// Not Foundation: `shoal-agent` links this module and must stay small (bench/README.md, agent-rss).
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Mosquitto
 import ShoalCore
 
 /// How a command reaches the broker. Shared by every command.
-struct ConnectionOptions: ParsableArguments {
+public struct ConnectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "Broker address, mqtt://HOST:PORT.",
         discussion: "Defaults to SHOAL_BROKER, then the fleet of `shoal up`, then mqtt://127.0.0.1:1883.",
         valueName: "url"))
-    var broker: String?
+    public var broker: String?
 
     @Option(name: .long, help: "Broker user name (default: SHOAL_USERNAME; an agent uses its node id).")
-    var username: String?
+    public var username: String?
 
     @Option(name: .long, help: "Topic prefix shared by the whole fleet.")
-    var prefix: String = "shoal/v1"
+    public var prefix: String = "shoal/v1"
 
-    func validate() throws {
+    public init() {}
+
+    public func validate() throws {
         if let broker, BrokerAddress(broker) == nil {
             throw ValidationError("'\(broker)' is not a broker address; write mqtt://HOST:PORT, e.g. --broker mqtt://127.0.0.1:1883")
         }
     }
 
-    var password: String? { ProcessInfo.processInfo.environment["SHOAL_PASSWORD"] }
-    var resolvedUsername: String? { username ?? ProcessInfo.processInfo.environment["SHOAL_USERNAME"] }
-    var topics: TopicTree { TopicTree(prefix: prefix) }
+    public var password: String? { ProcessInfo.processInfo.environment["SHOAL_PASSWORD"] }
+    public var resolvedUsername: String? { username ?? ProcessInfo.processInfo.environment["SHOAL_USERNAME"] }
+    public var topics: TopicTree { TopicTree(prefix: prefix) }
 
-    var address: BrokerAddress {
+    public var address: BrokerAddress {
         get throws {
             let environment = ProcessInfo.processInfo.environment
             let candidates = [broker, environment["SHOAL_BROKER"], LocalFleetState.brokerURL()]

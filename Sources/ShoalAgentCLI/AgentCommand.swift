@@ -1,0 +1,75 @@
+import ArgumentParser
+// Not Foundation: `shoal-agent` links this module and must stay small (bench/README.md, agent-rss).
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import ShoalAgent
+import ShoalCore
+
+/// `shoal agent`, the subcommand of the all-in-one `shoal` binary.
+public struct AgentCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: AgentOptions.abstract,
+        discussion: "Example: shoal agent --broker mqtt://broker:1883 --label region=eu --label role=web")
+
+    @OptionGroup public var options: AgentOptions
+
+    public init() {}
+
+    public func run() async throws { try await options.run() }
+}
+
+/// The agent's options and what running it means, shared by `shoal agent` and the
+/// standalone `shoal-agent` binary (which only differ in their name).
+public struct AgentOptions: ParsableArguments {
+    public static let abstract = "Run the agent on this machine: report in, heartbeat, run the jobs meant for it."
+
+    @Option(name: .long, help: "Node id, unique in the fleet (default: the hostname).")
+    var id: String?
+
+    @Option(name: .long, parsing: .singleValue, help: "A label k=v for this node (repeatable); overrides automatic labels.")
+    var label: [String] = []
+
+    @Option(name: .long, help: "Where the agent keeps its ledger and outbox (default: $SHOAL_HOME/agent-ID).")
+    var dataDir: String?
+
+    @Option(name: .long, help: "Heartbeat interval (e.g. 5s).")
+    var heartbeat: String = "5s"
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var logging: LoggingOptions
+
+    public init() {}
+
+    public func validate() throws {
+        for entry in label {
+            let parts = entry.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw ValidationError("label '\(entry)' is not k=v; write e.g. --label region=eu")
+            }
+        }
+        if let id, !TopicTree.isValidLevel(id) { throw ValidationError("node id '\(id)' may not contain '/', '+' or '#'") }
+        guard let seconds = DurationText.seconds(heartbeat), seconds >= 0.1 else {
+            throw ValidationError("--heartbeat '\(heartbeat)' is not a duration of at least 100ms; write e.g. 5s")
+        }
+    }
+
+    /// Runs the agent until SIGTERM or SIGINT.
+    public func run() async throws {
+        let logger = ServiceRuntime.bootstrap(label: "shoal.agent", level: logging.logLevel)
+        let nodeID = id ?? ProcessInfo.processInfo.hostName
+        let labels = Dictionary(label.map { entry in
+            let parts = entry.split(separator: "=", maxSplits: 1)
+            return (String(parts[0]), String(parts[1]))
+        }) { _, last in last }
+        let configuration = AgentConfiguration(
+            broker: try connection.address, nodeID: nodeID, labels: labels,
+            dataDirectory: dataDir ?? LocalFleetState.home + "/agent-\(nodeID)",
+            heartbeatInterval: DurationText.seconds(heartbeat)!, topics: connection.topics,
+            username: connection.resolvedUsername ?? nodeID, password: connection.password)
+        try await ServiceRuntime.run(Agent(configuration: configuration, logger: logger), logger: logger)
+    }
+}

@@ -1,0 +1,88 @@
+import Mosquitto
+import ShoalCore
+
+/// What a `FleetSimulator` runs: which nodes, with which labels, against which broker.
+/// Plain values, built by `shoal simulate` or by tests.
+public struct SimulatorConfiguration: Sendable {
+    public var broker: BrokerAddress
+    public var topics: TopicTree
+    /// Node ids are `{idPrefix}-{number}`, the number zero-padded to the width of `fleetSize`
+    /// (at least 5 digits): `sim-00001`.
+    public var idPrefix: String
+    /// Number of the first node this simulator runs (1-based) and how many it runs; several
+    /// simulators (one per worker process) split a fleet this way.
+    public var first: Int
+    public var count: Int
+    /// The whole fleet's size, across every simulator: fixes the width of node ids.
+    public var fleetSize: Int
+    public var labels: LabelSpec
+    /// Seconds between heartbeats (jittered, see `FleetSimulator`).
+    public var heartbeatInterval: Double
+    /// Fraction of executions, 0…1, that fail with exit 1 (a fixed hash of job and node picks them).
+    public var failRate: Double
+    /// Seconds a task the simulator does not recognise takes (see `SyntheticTask`).
+    public var taskTime: Double
+    /// Reported in births and in the `agent` label.
+    public var version: String
+    /// Broker user name; nil: each node uses its own id, as the real agent does.
+    public var username: String?
+    /// Never logged.
+    public var password: String?
+    /// Allowance for the node's clock being behind when checking deadlines (the agent's 5 s).
+    public var clockSkewAllowance: Double
+    /// Connections awaiting CONNACK at once (see `MQTTSwarm.Configuration.maxConnecting`).
+    public var maxConnecting: Int
+    /// For bench/fanout's raw baseline: each agent also subscribes to
+    /// `bench/raw/job/{region}/{arch}/{role}` and answers every message there once, on
+    /// `bench/raw/reply`, with the payload followed by a space and its node id.
+    public var rawEcho: Bool
+
+    public init(
+        broker: BrokerAddress, topics: TopicTree = TopicTree(), idPrefix: String = "sim", first: Int = 1, count: Int,
+        fleetSize: Int? = nil, labels: LabelSpec = .default, heartbeatInterval: Double = 5, failRate: Double = 0,
+        taskTime: Double = 0, version: String, username: String? = nil, password: String? = nil,
+        clockSkewAllowance: Double = 5, maxConnecting: Int = 64, rawEcho: Bool = false
+    ) {
+        self.broker = broker
+        self.topics = topics
+        self.idPrefix = idPrefix
+        self.first = first
+        self.count = count
+        self.fleetSize = fleetSize ?? (first - 1 + count)
+        self.labels = labels
+        self.heartbeatInterval = heartbeatInterval
+        self.failRate = failRate
+        self.taskTime = taskTime
+        self.version = version
+        self.username = username
+        self.password = password
+        self.clockSkewAllowance = clockSkewAllowance
+        self.maxConnecting = maxConnecting
+        self.rawEcho = rawEcho
+    }
+
+    /// The raw baseline's topics (see `rawEcho`).
+    public static let rawJobPrefix = "bench/raw/job/"
+    public static let rawReplyTopic = "bench/raw/reply"
+
+    /// The id of node number `number` (1-based).
+    public func nodeID(_ number: Int) -> String {
+        let digits = String(number)
+        let width = max(5, String(fleetSize).count)
+        return "\(idPrefix)-" + String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+
+    /// The ids of the nodes this simulator runs, in order.
+    public var nodeIDs: [String] { (first..<(first + count)).map(nodeID) }
+}
+
+/// How many of a simulator's agents are connected right now.
+public struct FleetProgress: Sendable, Equatable {
+    public var connected: Int
+    public var total: Int
+
+    public init(connected: Int, total: Int) {
+        self.connected = connected
+        self.total = total
+    }
+}

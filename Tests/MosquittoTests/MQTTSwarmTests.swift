@@ -1,0 +1,203 @@
+import Foundation
+import Mosquitto
+import ShoalTestSupport
+import Testing
+
+@Suite("MQTT swarm against a real mosquitto")
+struct MQTTSwarmTests {
+    @Test("200 clients connect, each receives a shared message and replies, and all leave cleanly")
+    func manyClientsRoundTrip() async throws {
+        let count = 200
+        let prefix = uniqueName("swarm")
+        try await withMosquitto { broker in
+            try await withClient(configuration(broker, "watcher")) { watcher in
+                try await watcher.subscribe(["\(prefix)/reply/+", "\(prefix)/hello/+", "\(prefix)/will/+"], qos: 1)
+                let (events, sink) = AsyncStream.makeStream(of: ProbeEvent.self)
+                let swarm = try MQTTSwarm(configuration: swarmConfiguration(broker, capacity: count), logger: testLogger("swarm"))
+                try swarm.start()
+                do {
+                    try await swarm.perform { loop in
+                        for index in 0..<count {
+                            try loop.addClient(probeOptions(prefix, index), handler: Probe(prefix: prefix, events: sink))
+                        }
+                    }
+                    // Every client is connected and subscribed (SUBACK) before anything is published.
+                    let ready = try await collect(events, count, "SUBACKs") { event in
+                        if case .subscribed(let index) = event { return index }
+                        return nil
+                    }
+                    #expect(ready == Set(0..<count))
+                    #expect(swarm.connectedCount == count)
+
+                    // A message on the shared topic reaches every client, whose handler replies
+                    // from the loop thread (inside the message callback).
+                    try watcher.publish("\(prefix)/all", Array("ping".utf8), qos: 1)
+                    let replies = try await watcher.receive(count, within: .seconds(20))
+                    #expect(Set(replies.map(\.topic)) == Set((0..<count).map { "\(prefix)/reply/\($0)" }))
+                    #expect(replies.allSatisfy { $0.payload == Array("pong".utf8) })
+
+                    // Publishing from another thread goes through the command queue.
+                    for index in 0..<count {
+                        swarm.publish(client: index, MQTTMessage(topic: "\(prefix)/hello/\(index)", payload: [UInt8(index % 256)]))
+                    }
+                    let hellos = try await watcher.receive(count, within: .seconds(20))
+                    #expect(Set(hellos.map(\.topic)) == Set((0..<count).map { "\(prefix)/hello/\($0)" }))
+                } catch {
+                    await swarm.shutdown()
+                    throw error
+                }
+                await swarm.shutdown()
+                #expect(swarm.connectedCount == 0)
+                await #expect(throws: MQTTSwarmError.self, "a stopped swarm runs nothing") {
+                    try await swarm.perform { _ in true }
+                }
+
+                // Every client sent DISCONNECT, so the broker publishes none of the Wills. The
+                // closed sockets reached the broker before this marker did, so a Will would be
+                // delivered ahead of it.
+                try watcher.publish("\(prefix)/will/marker", Array("end".utf8), qos: 1)
+                let afterShutdown = try await watcher.receive(1)
+                #expect(afterShutdown.map(\.topic) == ["\(prefix)/will/marker"])
+            }
+        }
+    }
+
+    @Test func clientsReconnectAfterTheBrokerRestarts() async throws {
+        let count = 50
+        let prefix = uniqueName("swarm")
+        try await withMosquitto { broker in
+            let (events, sink) = AsyncStream.makeStream(of: ProbeEvent.self)
+            var configuration = swarmConfiguration(broker, capacity: count)
+            configuration.reconnectDelay = .milliseconds(20) ... .milliseconds(200)
+            let swarm = try MQTTSwarm(configuration: configuration, logger: testLogger("swarm"))
+            try swarm.start()
+            do {
+                try await swarm.perform { loop in
+                    for index in 0..<count {
+                        try loop.addClient(probeOptions(prefix, index), handler: Probe(prefix: prefix, events: sink))
+                    }
+                }
+                let first = try await collect(events, count, "first connects") { event in
+                    if case .connected(let index) = event { return index }
+                    return nil
+                }
+                #expect(first == Set(0..<count))
+                await broker.stop()
+                let lost = try await collect(events, count, "disconnects") { event in
+                    if case .disconnected(let index) = event { return index }
+                    return nil
+                }
+                #expect(lost == Set(0..<count))
+                #expect(swarm.connectedCount == 0)
+                try await withRestarted(broker) { _ in
+                    let again = try await collect(events, count, "reconnects") { event in
+                        if case .connected(let index) = event { return index }
+                        return nil
+                    }
+                    #expect(again == Set(0..<count))
+                    #expect(swarm.connectedCount == count)
+                    await swarm.shutdown()
+                }
+            } catch {
+                await swarm.shutdown()
+                throw error
+            }
+        }
+    }
+
+    @Test func timersRunInDeadlineOrderAndCancelledOnesDoNot() async throws {
+        let swarm = try MQTTSwarm(configuration: .init(capacity: 1), logger: testLogger("swarm"))
+        try swarm.start()
+        let (fired, sink) = AsyncStream.makeStream(of: Int.self)
+        try await swarm.perform { loop in
+            loop.schedule(after: .milliseconds(30)) { _ in sink.yield(30) }
+            let cancelled = loop.schedule(after: .milliseconds(5)) { _ in sink.yield(5) }
+            loop.schedule(after: .milliseconds(10)) { _ in sink.yield(10) }
+            loop.schedule(after: .milliseconds(20)) { loop in
+                sink.yield(20)
+                loop.schedule(after: .zero) { _ in sink.yield(21) }
+            }
+            loop.cancel(cancelled)
+        }
+        let order = try await withTimeout(.seconds(10), "timers") {
+            var order: [Int] = []
+            for await value in fired {
+                order.append(value)
+                if order.count == 4 { break }
+            }
+            return order
+        }
+        #expect(order == [10, 20, 21, 30])
+        await swarm.shutdown()
+    }
+
+    @Test func refusesMoreClientsThanTheOpenFilesLimitAllows() throws {
+        let maximum = MQTTSwarm.maximumClients()
+        #expect(maximum > 0)
+        let error = #expect(throws: MQTTSwarmError.self) {
+            _ = try MQTTSwarm(configuration: .init(capacity: maximum + 1), logger: testLogger("swarm"))
+        }
+        #expect(error?.description.contains("run at most \(maximum) clients per process") == true)
+    }
+}
+
+private func swarmConfiguration(_ broker: MosquittoBroker, capacity: Int) -> MQTTSwarm.Configuration {
+    MQTTSwarm.Configuration(host: broker.address.host, port: broker.address.port, capacity: capacity)
+}
+
+private func probeOptions(_ prefix: String, _ index: Int) -> MQTTSwarm.ClientOptions {
+    MQTTSwarm.ClientOptions(
+        clientID: "\(prefix)-\(index)", keepAlive: 10,
+        will: .init(topic: "\(prefix)/will/\(index)", payload: Array("gone".utf8)))
+}
+
+/// Waits for `count` distinct values that `pick` extracts from the stream's events.
+private func collect(
+    _ events: AsyncStream<ProbeEvent>, _ count: Int, _ what: String, _ pick: @escaping @Sendable (ProbeEvent) -> Int?
+) async throws -> Set<Int> {
+    try await withTimeout(.seconds(30), what) {
+        var seen = Set<Int>()
+        for await event in events {
+            if let index = pick(event) { seen.insert(index) }
+            if seen.count == count { break }
+        }
+        return seen
+    }
+}
+
+private enum ProbeEvent: Sendable {
+    case connected(Int)
+    case subscribed(Int)
+    case disconnected(Int)
+}
+
+/// A swarm client's handler for the tests: subscribes on connect, answers the shared
+/// topic, reports what happens. Lives on the loop thread.
+private final class Probe: MQTTSwarmHandler {
+    let prefix: String
+    let events: AsyncStream<ProbeEvent>.Continuation
+    var subscription: Int32 = -1
+
+    init(prefix: String, events: AsyncStream<ProbeEvent>.Continuation) {
+        self.prefix = prefix
+        self.events = events
+    }
+
+    func swarmClientDidConnect(_ client: SwarmClient, sessionPresent: Bool) {
+        events.yield(.connected(client.index))
+        subscription = (try? client.subscribe(["\(prefix)/all"], qos: 1)) ?? -1
+    }
+
+    func swarmClientDidDisconnect(_ client: SwarmClient, reason: Int32) {
+        events.yield(.disconnected(client.index))
+    }
+
+    func swarmClient(_ client: SwarmClient, didSubscribe messageID: Int32) {
+        if messageID == subscription { events.yield(.subscribed(client.index)) }
+    }
+
+    func swarmClient(_ client: SwarmClient, didReceive message: MQTTMessage) {
+        guard message.topic == "\(prefix)/all" else { return }
+        _ = try? client.publish("\(prefix)/reply/\(client.index)", Array("pong".utf8), qos: 1)
+    }
+}
