@@ -85,22 +85,39 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // The agent alone, for the machines of the fleet: about half of `shoal`'s memory
-        // (bench/README.md, agent-rss). Linked with the static Swift runtime: only the
-        // pages it uses are loaded, instead of whole shared libraries with their relocations.
+        // The agent alone, for the machines of the fleet: half of `shoal agent`'s resident
+        // memory (bench/README.md, agent-rss, says what each step below bought).
+        // - The static Swift runtime: only the pages it uses are mapped, instead of whole
+        //   shared libraries with their relocations.
         // - The modules were compiled against the shared Foundation libraries, whose link
         //   lists omit the libraries they absorb; the static ones need them named. The
-        //   last two are only for full Foundation: if a module below imports it, the agent
-        //   still links (archives add only what is used), but bench/agent-rss reports it.
+        //   last two are only for full Foundation, which an incremental debug build can
+        //   still name (objects compiled before a file dropped it are not rebuilt): the
+        //   agent links either way (archives add only what is used). FoundationFreeTests
+        //   and bench/agent-rss catch a real import.
         // - lld, because gold warns about `mktemp` in the static FoundationEssentials.
+        // - Compact relative relocations (RELR, glibc >= 2.36) instead of 1 MB of RELA that
+        //   the loader reads at every start.
+        // - No export of the executable's own symbols (`-static-stdlib` asks for it; nothing
+        //   looks them up): a smaller dynamic symbol table.
+        // - The functions the agent runs packed together (scripts/agent-order-file), so that
+        //   the kernel's 64 KiB fault-around maps them and not the code around them.
         .executableTarget(
             name: "shoal-agent",
             dependencies: [
                 "ShoalAgentCLI", "ShoalAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            exclude: ["hot-functions.order"],
             linkerSettings: [
-                .unsafeFlags(["-static-stdlib", "-use-ld=lld"], .when(platforms: [.linux])),
+                .unsafeFlags([
+                    "-static-stdlib", "-use-ld=lld",
+                    "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+                    "-Xlinker", "--no-export-dynamic",
+                    "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/shoal-agent/hot-functions.order",
+                    // Names missing from this build (another toolchain, changed code) are expected.
+                    "-Xlinker", "--no-warn-symbol-ordering",
+                ], .when(platforms: [.linux])),
                 .linkedLibrary("_FoundationCollections", .when(platforms: [.linux])),
                 .linkedLibrary("_FoundationCShims", .when(platforms: [.linux])),
                 .linkedLibrary("CoreFoundation", .when(platforms: [.linux])),

@@ -82,17 +82,28 @@ final class FleetContext {
 
 /// The last few distinct job payloads and what they decoded to.
 private struct JobCache {
+    /// A payload as a dictionary key. Hashing every byte of a large job (its `nodes` list)
+    /// for each of thousands of deliveries would cost more than the cache saves: the hash
+    /// covers the length and both ends only, and equality compares everything.
     private struct Key: Hashable {
         let bytes: [UInt8]
         let hash: UInt64
 
         init(_ bytes: [UInt8]) {
             self.bytes = bytes
-            hash = StableHash.fnv1a(bytes)
+            let ends = bytes.count <= 256 ? bytes[...] : bytes.prefix(128) + bytes.suffix(128)
+            hash = StableHash.fnv1a(ends, seed: UInt64(bytes.count))
         }
 
         func hash(into hasher: inout Hasher) { hasher.combine(hash) }
-        static func == (lhs: Key, rhs: Key) -> Bool { lhs.hash == rhs.hash && lhs.bytes == rhs.bytes }
+
+        static func == (lhs: Key, rhs: Key) -> Bool {
+            guard lhs.hash == rhs.hash, lhs.bytes.count == rhs.bytes.count else { return false }
+            guard !lhs.bytes.isEmpty else { return true }
+            return lhs.bytes.withUnsafeBytes { left in
+                rhs.bytes.withUnsafeBytes { right in memcmp(left.baseAddress!, right.baseAddress!, left.count) == 0 }
+            }
+        }
     }
 
     private static let capacity = 64

@@ -19,6 +19,11 @@ public enum ShoalBinary {
         return root + "/.build/debug/shoal"
     }
 
+    /// The standalone agent (`shoal-agent`), built next to `shoal`.
+    public static var agentPath: String {
+        URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("shoal-agent").path
+    }
+
     /// Runs the CLI to completion and returns its exit code and output.
     public static func run(_ arguments: [String], broker: BrokerAddress, home: String) async throws -> CommandResult {
         let output = OutputCollector()
@@ -48,20 +53,27 @@ public final class ShoalProcess: Sendable {
         self.output = output
     }
 
-    public static func start(_ name: String, _ arguments: [String], broker: BrokerAddress, home: String) throws -> ShoalProcess {
+    public static func start(
+        _ name: String, _ arguments: [String], broker: BrokerAddress, home: String, executable: String = ShoalBinary.path
+    ) throws -> ShoalProcess {
         let output = OutputCollector()
         let process = try ChildProcess.spawn(
-            .init(arguments: [ShoalBinary.path] + arguments,
+            .init(arguments: [executable] + arguments,
                   environment: ["SHOAL_BROKER": broker.description, "SHOAL_HOME": home]),
             onOutput: { stream, bytes in output.append(stream, bytes) })
         return ShoalProcess(name: name, process: process, output: output)
     }
 
+    /// `shoal agent`, or with `standalone` the `shoal-agent` binary (same agent, same flags).
     public static func agent(_ id: String, labels: [String: String], broker: BrokerAddress, home: String,
-                             heartbeat: String = "1s") throws -> ShoalProcess {
+                             heartbeat: String = "1s", standalone: Bool = false) throws -> ShoalProcess {
         let labelArguments = labels.sorted { $0.key < $1.key }.flatMap { ["--label", "\($0.key)=\($0.value)"] }
-        return try start(id, ["agent", "--id", id, "--data-dir", home + "/agents/\(id)", "--heartbeat", heartbeat,
-                              "--log-level", "debug"] + labelArguments, broker: broker, home: home)
+        let arguments = ["--id", id, "--data-dir", home + "/agents/\(id)", "--heartbeat", heartbeat,
+                         "--log-level", "debug"] + labelArguments
+        if standalone {
+            return try start(id, arguments, broker: broker, home: home, executable: ShoalBinary.agentPath)
+        }
+        return try start(id, ["agent"] + arguments, broker: broker, home: home)
     }
 
     public static func dispatcher(broker: BrokerAddress, home: String) throws -> ShoalProcess {

@@ -1,5 +1,6 @@
 import Foundation
-import Mosquitto
+import Glibc
+@testable import Mosquitto
 import ShoalTestSupport
 import Testing
 
@@ -131,6 +132,42 @@ struct MQTTSwarmTests {
         await swarm.shutdown()
     }
 
+    @Test("libmosquitto's wake-up socketpair is found, verified and drained")
+    func drainsTheWakeUpSocketpair() async throws {
+        let prefix = uniqueName("swarm")
+        try await withMosquitto { broker in
+            let (events, sink) = AsyncStream.makeStream(of: ProbeEvent.self)
+            let swarm = try MQTTSwarm(configuration: swarmConfiguration(broker, capacity: 1), logger: testLogger("swarm"))
+            try swarm.start()
+            do {
+                try await swarm.perform { loop in
+                    _ = try loop.addClient(probeOptions(prefix, 0), handler: Probe(prefix: prefix, events: sink))
+                }
+                _ = try await collect(events, 1, "connect") { event in
+                    if case .connected(let index) = event { return index }
+                    return nil
+                }
+                // One closure on the loop thread, so no sweep can drain in between.
+                let (found, queued, left) = try await swarm.perform { loop in
+                    let client = loop.clients[0]
+                    guard let reader = client.wakeReader else { return (false, 0, 0) }
+                    WakePair.drain(reader, buffer: loop.drainBuffer)
+                    for index in 0..<100 { _ = try? client.publish("\(prefix)/noise", [UInt8(index)], qos: 0) }
+                    let queued = waitingBytes(reader)
+                    WakePair.drain(reader, buffer: loop.drainBuffer)
+                    return (true, queued, waitingBytes(reader))
+                }
+                #expect(found, "the pair was not verified on this libmosquitto")
+                #expect(queued >= 100, "libmosquitto writes a byte per queued packet")
+                #expect(left == 0)
+            } catch {
+                await swarm.shutdown()
+                throw error
+            }
+            await swarm.shutdown()
+        }
+    }
+
     @Test func refusesMoreClientsThanTheOpenFilesLimitAllows() throws {
         let maximum = MQTTSwarm.maximumClients()
         #expect(maximum > 0)
@@ -139,6 +176,12 @@ struct MQTTSwarmTests {
         }
         #expect(error?.description.contains("run at most \(maximum) clients per process") == true)
     }
+}
+
+/// Bytes waiting in a socket, without taking them.
+private func waitingBytes(_ fd: Int32) -> Int {
+    var buffer = [UInt8](repeating: 0, count: 65_536)
+    return max(0, recv(fd, &buffer, buffer.count, Int32(MSG_PEEK | MSG_DONTWAIT)))
 }
 
 private func swarmConfiguration(_ broker: MosquittoBroker, capacity: Int) -> MQTTSwarm.Configuration {

@@ -40,6 +40,10 @@ public final class SwarmClient {
     var registration: (fd: Int32, events: UInt32)?
     /// Queued for `SwarmLoop.flushDirty()` (a publish or subscribe may have left output).
     var isDirty = false
+    /// The reading end of libmosquitto's wake-up socketpair, when it can be drained (`WakePair`).
+    var wakeReader: Int32?
+    /// Packets were queued since the last drain, so the pair holds bytes.
+    var needsDrain = false
 
     init(index: Int, options: MQTTSwarm.ClientOptions, handle: OpaquePointer, loop: SwarmLoop,
          handler: any MQTTSwarmHandler) {

@@ -72,9 +72,12 @@ extension SwarmLoop {
         client.registration = nil
         let rc = mosquitto_connect_bind_v5(
             client.handle, configuration.host, configuration.port, client.options.keepAlive, nil, properties)
+        // libmosquitto made a new wake-up pair for this attempt (and closed the old one).
+        client.wakeReader = nil
         if rc == MOSQ_ERR_SUCCESS.rawValue {
             client.state = .connecting
             connectingCount += 1
+            client.wakeReader = wakeReader(of: client)
             sync(client)
             return
         }
@@ -89,6 +92,28 @@ extension SwarmLoop {
         warnOccasionally("Cannot connect to the broker; retrying with backoff",
                          metadata: ["mqtt.broker": "\(configuration.host):\(configuration.port)", "mqtt.error": "\(reason)"])
         backOff(client)
+    }
+
+    /// The client's wake-up pair reader, once `WakePair`'s checks pass (the full one on
+    /// the swarm's first connect).
+    private func wakeReader(of client: SwarmClient) -> Int32? {
+        guard wakePairSupport != .unavailable else { return nil }
+        let pair = WakePair.reader(of: client.handle, socket: mosquitto_socket(client.handle))
+        if wakePairSupport == .unknown {
+            wakePairSupport = pair.map { WakePair.verify(reader: $0.reader, writer: $0.writer, buffer: drainBuffer) } == true
+                ? .verified : .unavailable
+        }
+        guard wakePairSupport == .verified, let pair else {
+            if wakePairSupport != .unavailable {
+                wakePairSupport = .unavailable
+            }
+            logger.info("""
+                libmosquitto's wake-up socketpairs are not where expected: not draining them \
+                (each client's pair may hold up to a socket buffer of kernel memory)
+                """)
+            return nil
+        }
+        return pair.reader
     }
 
     func clientDidConnect(_ client: SwarmClient, rc: Int32, flags: Int32) {
@@ -202,6 +227,7 @@ extension SwarmLoop {
         connectedCount = 0
         connectingCount = 0
         counters.connected.store(0, ordering: .relaxed)
+        drainBuffer.deallocate()
         poll.close()
     }
 }

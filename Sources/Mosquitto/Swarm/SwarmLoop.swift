@@ -36,6 +36,8 @@ public final class SwarmLoop {
     var stopDeadline: UInt64?
     var random = SystemRandomNumberGenerator()
     var lastWarning: UInt64 = 0
+    var wakePairSupport = WakePair.Support.unknown
+    let drainBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
     private var thread: pthread_t?
 
     init(configuration: MQTTSwarm.Configuration, logger: Logger, poll: EventPoll, commands: SwarmCommandQueue,
@@ -160,6 +162,7 @@ public final class SwarmLoop {
 
     private func handleIO(_ client: SwarmClient, events: UInt32) {
         let handle = client.handle
+        client.needsDrain = true
         if events & (EPOLLIN.rawValue | EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 {
             // Errors end in the disconnect callback, which schedules the reconnect.
             _ = mosquitto_loop_read(handle, 1)
@@ -172,6 +175,7 @@ public final class SwarmLoop {
 
     /// A publish or subscribe may have left output queued (always, inside a callback).
     func markDirty(_ client: SwarmClient) {
+        client.needsDrain = true
         guard !client.isDirty else { return }
         client.isDirty = true
         dirty.append(client)
@@ -232,10 +236,14 @@ public final class SwarmLoop {
         }
     }
 
-    /// Once a second: keepalive and CONNACK timeouts on every open connection.
+    /// Once a second: keepalive and CONNACK timeouts on every open connection, and the
+    /// wake-up bytes libmosquitto wrote since the last sweep (`WakePair`).
     private func scheduleSweep() {
         schedule(after: .seconds(1)) { loop in
             for client in loop.clients where client.state == .connecting || client.state == .connected {
+                if client.needsDrain, let reader = client.wakeReader {
+                    WakePair.drain(reader, buffer: loop.drainBuffer)
+                }
                 _ = mosquitto_loop_misc(client.handle)
                 loop.markDirty(client)
             }

@@ -65,31 +65,35 @@ final class JobExecutor: Sendable {
         case .reject(let reason):
             await finish(job.id, seq: 1, state: .rejected, reason: reason)
         case .run:
-            await reporter.status(.init(job: job.id, node: node, seq: 1, state: .accepted, at: now()), topics: topics)
+            // No separate `accepted` report: the first report (`running`, or the terminal
+            // state of a quick job) acknowledges the job (see ExecutionReporting).
             await run(job)
         }
     }
 
     private func run(_ job: JobMessage) async {
         let (chunks, chunkSink) = AsyncStream.makeStream(of: (OutputChannel, [UInt8]).self)
+        let (exit, exitSink) = AsyncStream.makeStream(of: Void.self)
         let process: ChildProcess
         let startedAt = now()
         do {
             process = try ChildProcess.spawn(
                 .init(arguments: job.task.argv, environment: ["SHOAL_JOB_ID": job.id, "SHOAL_NODE_ID": node]),
                 onOutput: { stream, bytes in chunkSink.yield((stream == .stdout ? .stdout : .stderr, bytes)) },
-                onExit: { _ in chunkSink.finish() })
+                onExit: { _ in
+                    chunkSink.finish()
+                    exitSink.finish()
+                })
         } catch {
-            await finish(job.id, seq: 2, state: .failed, reason: "\(error)", exitCode: 127)
+            await finish(job.id, seq: ExecutionReporting.terminalSeq, state: .failed, reason: "\(error)", exitCode: 127)
             return
         }
         running.withLock { $0[job.id] = RunningJob(process: process) }
         try? ledger.update(.init(job: job.id, state: .running, processGroup: process.pid,
                                  processStart: ProcessStartTime.of(process.pid), claimedAt: startedAt))
-        await reporter.status(.init(job: job.id, node: node, seq: 2, state: .running, at: now(), startedAt: startedAt),
-                              topics: topics)
 
         var chunkCount: UInt32 = 0
+        var inline: (stdout: String, stderr: String)?
         let timedOut = await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 // The timeout guard: a bounded sleep that kills the process group when it wins.
@@ -98,24 +102,60 @@ final class JobExecutor: Sendable {
                 process.kill(SIGKILL)
                 return true
             }
-            chunkCount = await forward(chunks, of: job.id)
+            if await Self.ends(exit, within: ExecutionReporting.quickWindow) {
+                // Quick: the output is complete (the stream ends after the last byte).
+                var stdout: [UInt8] = [], stderr: [UInt8] = []
+                var collected: [(OutputChannel, [UInt8])] = []
+                for await (stream, bytes) in chunks {
+                    if stream == .stdout { stdout += bytes } else { stderr += bytes }
+                    collected.append((stream, bytes))
+                }
+                if ExecutionReporting.fitsInline(stdout: stdout.count, stderr: stderr.count) {
+                    inline = (String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+                } else {
+                    await reportRunning(job.id, startedAt: startedAt)
+                    chunkCount = await forward(AsyncStream { sink in
+                        collected.forEach { sink.yield($0) }
+                        sink.finish()
+                    }, of: job.id)
+                }
+            } else {
+                await reportRunning(job.id, startedAt: startedAt)
+                chunkCount = await forward(chunks, of: job.id)
+            }
             _ = await process.wait()
             group.cancelAll()
             return await group.next() ?? false
         }
         let termination = await process.wait()
         let canceled = running.withLock { $0.removeValue(forKey: job.id)?.canceled ?? false }
-        let state: ExecutionState
-        let reason: String?
-        switch (canceled, timedOut, termination) {
-        case (true, _, _): (state, reason) = (.canceled, "canceled by request")
-        case (_, true, _): (state, reason) = (.timedOut, "killed after \(DurationText.format(job.timeout))")
-        case (_, _, .exited(0)): (state, reason) = (.succeeded, nil)
-        case (_, _, .exited(let code)): (state, reason) = (.failed, "exit status \(code)")
-        case (_, _, .signaled(let signal)): (state, reason) = (.failed, "killed by signal \(signal)")
+        let signal: Int32? = if case .signaled(let signal) = termination { signal } else { nil }
+        let (state, reason) = ExecutionReporting.outcome(
+            exitCode: termination.exitCode, signal: signal, timedOut: timedOut, canceled: canceled, timeout: job.timeout)
+        await finish(job.id, seq: ExecutionReporting.terminalSeq, state: state, reason: reason,
+                     exitCode: termination.exitCode, startedAt: startedAt, chunks: chunkCount, inline: inline)
+    }
+
+    private func reportRunning(_ job: String, startedAt: Double) async {
+        await reporter.status(ExecutionReporting.running(job: job, node: node, startedAt: startedAt, at: now()), topics: topics)
+    }
+
+    /// Whether `exit` (a stream finished when the process exits) ends within `window`.
+    private static func ends(_ exit: AsyncStream<Void>, within window: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for await _ in exit {}
+                // A cancelled wait also leaves the loop: only a real end counts.
+                return !Task.isCancelled
+            }
+            group.addTask {
+                try? await Task.sleep(for: window)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
         }
-        await finish(job.id, seq: 3, state: state, reason: reason, exitCode: termination.exitCode,
-                     startedAt: startedAt, chunks: chunkCount)
     }
 
     /// Publishes output chunks in order, up to the configured limit.
@@ -145,11 +185,12 @@ final class JobExecutor: Sendable {
 
     /// Records a terminal state in the ledger, then reports it.
     func finish(_ job: String, seq: UInt32, state: ExecutionState, reason: String?, exitCode: Int32? = nil,
-                startedAt: Double? = nil, chunks: UInt32? = nil) async {
+                startedAt: Double? = nil, chunks: UInt32? = nil, inline: (stdout: String, stderr: String)? = nil) async {
         let claimedAt = ledger.entry(job)?.claimedAt ?? now()
         try? ledger.update(.init(job: job, state: state, exitCode: exitCode, claimedAt: claimedAt))
         await reporter.status(.init(job: job, node: node, seq: seq, state: state, exitCode: exitCode, reason: reason,
-                                    at: now(), startedAt: startedAt, chunks: chunks), topics: topics)
+                                    at: now(), startedAt: startedAt, chunks: chunks,
+                                    stdout: inline?.stdout, stderr: inline?.stderr), topics: topics)
     }
 
     func cancel(_ job: String) {
@@ -178,7 +219,7 @@ final class JobExecutor: Sendable {
     func reportInterrupted(_ entries: [ExecutionLedger.Entry]) async {
         for entry in entries {
             logger.info("Job interrupted by an agent restart; not run again", metadata: ["job.id": "\(entry.job)"])
-            await finish(entry.job, seq: 3, state: .failed,
+            await finish(entry.job, seq: ExecutionReporting.terminalSeq, state: .failed,
                          reason: "agent restarted while the job was \(entry.state.rawValue); not run again")
         }
     }
