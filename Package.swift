@@ -21,7 +21,7 @@ let package = Package(
             pkgConfig: "libmosquitto",
             providers: [.apt(["libmosquitto-dev"])]
         ),
-        // Linux headers Glibc's module map leaves out (epoll, eventfd, prctl).
+        // Linux headers Glibc's module map leaves out (epoll, eventfd): MQTTSwarm's event loop.
         .systemLibrary(name: "CLinux"),
         // Child processes with their own process group, output pipes and a reaper thread.
         .target(name: "Spawn"),
@@ -78,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "shoal",
             dependencies: [
-                "ShoalCore", "Mosquitto", "ShoalAgent", "ShoalAgentCLI", "ShoalDispatcher", "ShoalClient", "ShoalSimulator", "Spawn", "CLinux",
+                "ShoalCore", "Mosquitto", "ShoalAgent", "ShoalAgentCLI", "ShoalDispatcher", "ShoalClient", "ShoalSimulator", "Spawn",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -86,3 +86,18 @@ public struct FleetProgress: Sendable, Equatable {
         self.total = total
     }
 }
+
+extension FleetProgress {
+    /// How a `shoal simulate` worker reports its progress to its supervisor, one line on
+    /// stdout per change: `shoal-simulate connected=4999 total=5000`.
+    public var reportLine: String { "shoal-simulate connected=\(connected) total=\(total)\n" }
+
+    /// Parses a `reportLine` (without its newline); nil for any other line.
+    public init?(reportLine line: String) {
+        let fields = line.split(separator: " ")
+        guard fields.count == 3, fields[0] == "shoal-simulate",
+              fields[1].hasPrefix("connected="), let connected = Int(fields[1].dropFirst("connected=".count)),
+              fields[2].hasPrefix("total="), let total = Int(fields[2].dropFirst("total=".count)) else { return nil }
+        self.init(connected: connected, total: total)
+    }
+}

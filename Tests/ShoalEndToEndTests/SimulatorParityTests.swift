@@ -170,6 +170,14 @@ import Testing
         #expect(SyntheticTask.interpret(task, taskTime: 0.25) == expected)
     }
 
+    @Test func workersReportProgressInOneLineEach() {
+        let progress = FleetProgress(connected: 4999, total: 5000)
+        #expect(progress.reportLine == "shoal-simulate connected=4999 total=5000\n")
+        #expect(FleetProgress(reportLine: String(progress.reportLine.dropLast())) == progress)
+        #expect(FleetProgress(reportLine: "2026-11-25 warning something") == nil)
+        #expect(FleetProgress(reportLine: "shoal-simulate connected=x total=1") == nil)
+    }
+
     @Test func nodeIDsArePaddedToTheFleetWidth() {
         let small = SimulatorConfiguration(broker: BrokerAddress(host: "h", port: 1), first: 199, count: 2, version: "t")
         #expect(small.nodeIDs == ["sim-00199", "sim-00200"])

@@ -1,5 +1,4 @@
 import ArgumentParser
-import CLinux
 import Foundation
 import Logging
 import Mosquitto
@@ -129,10 +128,9 @@ struct Simulate: AsyncParsableCommand {
 
 extension Simulate {
     /// One worker process: a `FleetSimulator` for agents `first ..< first + count`, reporting
-    /// its connected count on stdout as `WorkerReport` lines, until SIGTERM/SIGINT.
+    /// its connected count on stdout (`FleetProgress.reportLine`), until SIGTERM/SIGINT.
     private func runWorker() async throws {
-        // Our supervisor forwards Ctrl-C; if it dies without doing so, we go with it.
-        _ = shoal_set_parent_death_signal(SIGTERM)
+        let supervisor = getppid()
         let logger = ServiceRuntime.bootstrap(label: "shoal.simulate", level: logging.logLevel)
         let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
         let configuration = SimulatorConfiguration(
@@ -153,36 +151,31 @@ extension Simulate {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await progress in simulator.progress {
-                    FileHandle.standardOutput.write(Data(WorkerReport(progress).line.utf8))
+                    FileHandle.standardOutput.write(Data(progress.reportLine.utf8))
                 }
             }
-            for await _ in signals { break }
-            // Ends `progress` too, and with it the task above.
+            group.addTask {
+                for await _ in signals { return }
+            }
+            group.addTask {
+                // The supervisor forwards Ctrl-C and SIGTERM. If it is gone (killed), we are
+                // reparented: stop too rather than hold thousands of connections for nobody.
+                // (Not PR_SET_PDEATHSIG: it follows the spawning *thread*, and the
+                // supervisor spawns from a pool thread that may end while it runs.)
+                while getppid() == supervisor {
+                    do {
+                        try await Task.sleep(for: .seconds(1))
+                    } catch {
+                        return
+                    }
+                }
+                CLIRuntime.printError("the shoal simulate supervisor is gone; stopping")
+            }
+            await group.next()
+            // Ends `progress` too, and with it the first task.
             await simulator.stop()
+            group.cancelAll()
         }
-    }
-}
-
-/// The line a worker prints on stdout whenever its connected count changes:
-/// `shoal-simulate connected=4999 total=5000`.
-struct WorkerReport: Equatable {
-    var connected: Int
-    var total: Int
-
-    init(_ progress: FleetProgress) {
-        connected = progress.connected
-        total = progress.total
-    }
-
-    var line: String { "shoal-simulate connected=\(connected) total=\(total)\n" }
-
-    init?(line: Substring) {
-        let fields = line.split(separator: " ")
-        guard fields.count == 3, fields[0] == "shoal-simulate",
-              fields[1].hasPrefix("connected="), let connected = Int(fields[1].dropFirst("connected=".count)),
-              fields[2].hasPrefix("total="), let total = Int(fields[2].dropFirst("total=".count)) else { return nil }
-        self.connected = connected
-        self.total = total
     }
 }
 
@@ -202,7 +195,7 @@ private struct SimulationSupervisor {
     }
 
     private enum Event: Sendable {
-        case report(worker: Int, WorkerReport)
+        case report(worker: Int, FleetProgress)
         case log(worker: Int, String)
         case exited(worker: Int, ChildProcess.Termination)
         case signal
@@ -231,7 +224,7 @@ private struct SimulationSupervisor {
                     .init(arguments: arguments),
                     onOutput: { stream, bytes in
                         for line in lines.append(stream, bytes) {
-                            if stream == .stdout, let report = WorkerReport(line: line[...]) {
+                            if stream == .stdout, let report = FleetProgress(reportLine: line) {
                                 sink.yield(.report(worker: index, report))
                             } else {
                                 sink.yield(.log(worker: index, line))
