@@ -70,7 +70,7 @@ extension DispatchEngine {
             return
         }
         touch(node)
-        guard var entry = active[job], var execution = entry.executions[node] else { return }
+        guard let entry = active[job], var execution = entry.executions[node] else { return }
         guard let next = execution.state.advanced(to: status.state) else { return }
         execution.state = next
         execution.exitCode = status.exitCode ?? execution.exitCode
@@ -99,8 +99,6 @@ extension DispatchEngine {
         if entry.unfinished == 0 {
             pending.finishedJobs.append((job, now()))
             active[job] = nil
-        } else {
-            active[job] = entry
         }
     }
 
@@ -110,7 +108,7 @@ extension DispatchEngine {
             guard chunk.node == node, chunk.job == job else {
                 throw WireError(description: "job or node in payload does not match the topic")
             }
-            guard var entry = active[job], let execution = entry.executions[node], !execution.state.isTerminal else { return }
+            guard let entry = active[job], let execution = entry.executions[node], !execution.state.isTerminal else { return }
             var collected = entry.output[node] ?? CollectedOutput()
             guard collected.seen.insert(chunk.seq).inserted else { return }
             switch chunk.stream {
@@ -118,7 +116,6 @@ extension DispatchEngine {
             case .stderr: collected.stderr += chunk.data
             }
             entry.output[node] = collected
-            active[job] = entry
             pending.chunks.append(OutputChunkRecord(job: job, node: node, seq: Int64(chunk.seq),
                                                     stream: chunk.stream.rawValue, data: chunk.data))
         } catch {

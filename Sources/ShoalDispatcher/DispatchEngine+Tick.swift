@@ -54,7 +54,7 @@ extension DispatchEngine {
     /// Records terminal states decided here (not reported by the node), finishing the job
     /// when nothing is left open.
     private func close(_ id: String, _ executions: [ExecutionRecord], at time: Double) {
-        guard var job = active[id], !executions.isEmpty else { return }
+        guard let job = active[id], !executions.isEmpty else { return }
         for var execution in executions {
             execution.finishedAt = time
             execution.updatedAt = time
@@ -68,8 +68,6 @@ extension DispatchEngine {
         if job.unfinished == 0 {
             pending.finishedJobs.append((id, time))
             active[id] = nil
-        } else {
-            active[id] = job
         }
     }
 }

@@ -28,13 +28,24 @@ final class DispatchEngine {
     /// What the current batch changed; committed by `flush()`.
     var pending = PendingWrites()
 
-    struct ActiveJob {
-        var record: JobRecord
+    /// A class, not a struct: a job of 10,000 executions is changed in place by every
+    /// report; a struct taken out of `active` and put back would copy its dictionaries each
+    /// time (quadratic in the fleet size). Owned by the engine like everything else here.
+    final class ActiveJob {
+        let record: JobRecord
         var executions: [String: ExecutionRecord]
         var unfinished: Int
         /// Output received so far per node (chunk numbers seen, to drop replays), kept so
         /// that a terminal event carries it without a database read.
-        var output: [String: CollectedOutput] = [:]
+        var output: [String: CollectedOutput]
+
+        init(record: JobRecord, executions: [String: ExecutionRecord], unfinished: Int,
+             output: [String: CollectedOutput] = [:]) {
+            self.record = record
+            self.executions = executions
+            self.unfinished = unfinished
+            self.output = output
+        }
     }
 
     struct CollectedOutput {
