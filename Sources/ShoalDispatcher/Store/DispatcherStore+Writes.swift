@@ -17,7 +17,12 @@ extension DispatcherStore {
     func createJob(_ job: JobRecord, executions: [ExecutionRecord]) throws {
         try writer.write { db in
             try job.insert(db)
-            for execution in executions { try execution.insert(db) }
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO execution (job, node, state, updatedAt) VALUES (?, ?, ?, ?)
+                """)
+            for execution in executions {
+                try insert.execute(arguments: [execution.job, execution.node, execution.state.rawValue, execution.updatedAt])
+            }
         }
     }
 

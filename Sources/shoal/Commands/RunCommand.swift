@@ -109,6 +109,7 @@ final class RunProgress {
     private let live: Bool
     private let perNodeLines: Bool
     private let offline: Int
+    private var finished = 0
 
     init(expected: [ExecutionView], live: Bool) {
         offline = expected.filter { $0.nodeOnline == false }.count
@@ -144,8 +145,12 @@ final class RunProgress {
             print("\(mark) \(event.node)  \(event.state.rawValue)  \(exit)  \(duration)  \(reason)".trimmingCharacters(in: .whitespaces)
                   + Self.preview(event))
         } else {
-            let done = states.values.filter(\.isTerminal).count
-            CLIRuntime.printError("\(done)/\(states.count) nodes finished")
+            // Large fleets: a line per tenth, not per node.
+            finished += 1
+            let step = max(1, states.count / 10)
+            if finished % step == 0 || finished == states.count {
+                CLIRuntime.printError("\(finished)/\(states.count) nodes finished")
+            }
         }
     }
 }
