@@ -66,29 +66,7 @@ final class CallbackTarget: Sendable {
     }
 
     func didReceive(_ message: mosquitto_message, properties: OpaquePointer?) {
-        let payload: [UInt8] = message.payloadlen > 0
-            ? Array(UnsafeRawBufferPointer(start: message.payload, count: Int(message.payloadlen)))
-            : []
-        var responseTopic: String?
-        var correlation: [UInt8]?
-        if let properties {
-            var value: UnsafeMutablePointer<CChar>? = nil
-            if mosquitto_property_read_string(properties, Int32(MQTT_PROP_RESPONSE_TOPIC.rawValue), &value, false) != nil,
-               let value {
-                responseTopic = String(cString: value)
-                free(value)
-            }
-            var data: UnsafeMutableRawPointer? = nil
-            var length: UInt16 = 0
-            if mosquitto_property_read_binary(properties, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), &data, &length, false) != nil,
-               let data {
-                correlation = Array(UnsafeRawBufferPointer(start: data, count: Int(length)))
-                free(data)
-            }
-        }
-        messageSink.yield(MQTTMessage(
-            topic: String(cString: message.topic), payload: payload, qos: message.qos, retain: message.retain,
-            responseTopic: responseTopic, correlationData: correlation))
+        messageSink.yield(MQTTMessage(copying: message, properties: properties))
     }
 
     func remember(_ filters: [String], qos: Int32) {
@@ -99,16 +77,7 @@ final class CallbackTarget: Sendable {
 
     func sendSubscribe(_ filters: [String], qos: Int32) throws(MQTTError) -> Int32 {
         guard let handle else { throw MQTTError.notConnected }
-        var cStrings = filters.map { strdup($0) }
-        defer { cStrings.forEach { free($0) } }
-        var mid: Int32 = 0
-        let rc = cStrings.withUnsafeMutableBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: UnsafeMutablePointer<CChar>?.self, capacity: buffer.count) {
-                mosquitto_subscribe_multiple(handle.pointer, &mid, Int32(filters.count), $0, qos, 0, nil)
-            }
-        }
-        try MQTTError.check(rc, "subscribe")
-        return mid
+        return try Subscription.send(filters, qos: qos, on: handle.pointer)
     }
 
     func waitUntilConnected() async throws {

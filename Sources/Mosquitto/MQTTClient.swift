@@ -154,29 +154,7 @@ public final class MQTTClient: Service, Sendable {
     /// reconnect; durable delivery is the caller's own outbox.
     @discardableResult
     public func publish(_ message: MQTTMessage) throws(MQTTError) -> Int32 {
-        var properties: OpaquePointer? = nil
-        defer { mosquitto_property_free_all(&properties) }
-        if let responseTopic = message.responseTopic {
-            try MQTTError.check(
-                mosquitto_property_add_string(&properties, Int32(MQTT_PROP_RESPONSE_TOPIC.rawValue), responseTopic),
-                "set response topic")
-        }
-        if let correlation = message.correlationData {
-            try MQTTError.check(
-                mosquitto_property_add_binary(
-                    &properties, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), correlation, UInt16(clamping: correlation.count)),
-                "set correlation data")
-        }
-        var mid: Int32 = 0
-        let rc = message.payload.withUnsafeBytes { bytes in
-            mosquitto_publish_v5(
-                handle.pointer, &mid, message.topic, Int32(bytes.count), bytes.baseAddress,
-                message.qos, message.retain, properties)
-        }
-        // Not connected: libmosquitto still queued a QoS>0 message for the reconnect.
-        if rc == MOSQ_ERR_NO_CONN.rawValue && message.qos > 0 { return mid }
-        try MQTTError.check(rc, "publish to \(message.topic)")
-        return mid
+        try message.send(on: handle.pointer)
     }
 
     public func publish(_ topic: String, _ payload: [UInt8], qos: Int32 = 1, retain: Bool = false) throws(MQTTError) {

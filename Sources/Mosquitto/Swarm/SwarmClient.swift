@@ -65,28 +65,8 @@ public final class SwarmClient {
     /// after the reconnect; QoS 0 ones fail with "no connection".
     @discardableResult
     public func publish(_ message: MQTTMessage) throws(MQTTError) -> Int32 {
-        var properties: OpaquePointer? = nil
-        defer { mosquitto_property_free_all(&properties) }
-        if let responseTopic = message.responseTopic {
-            try MQTTError.check(
-                mosquitto_property_add_string(&properties, Int32(MQTT_PROP_RESPONSE_TOPIC.rawValue), responseTopic),
-                "set response topic")
-        }
-        if let correlation = message.correlationData {
-            try MQTTError.check(
-                mosquitto_property_add_binary(&properties, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), correlation,
-                                              UInt16(clamping: correlation.count)),
-                "set correlation data")
-        }
-        var mid: Int32 = 0
-        let rc = message.payload.withUnsafeBytes { bytes in
-            mosquitto_publish_v5(handle, &mid, message.topic, Int32(bytes.count), bytes.baseAddress,
-                                 message.qos, message.retain, properties)
-        }
-        loop.markDirty(self)
-        if rc == MOSQ_ERR_NO_CONN.rawValue && message.qos > 0 { return mid }
-        try MQTTError.check(rc, "publish to \(message.topic)")
-        return mid
+        defer { loop.markDirty(self) }
+        return try message.send(on: handle)
     }
 
     @discardableResult
@@ -100,45 +80,7 @@ public final class SwarmClient {
     @discardableResult
     public func subscribe(_ filters: [String], qos: Int32 = 1) throws(MQTTError) -> Int32 {
         guard !filters.isEmpty else { return 0 }
-        var cStrings = filters.map { strdup($0) }
-        defer { cStrings.forEach { free($0) } }
-        var mid: Int32 = 0
-        let rc = cStrings.withUnsafeMutableBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: UnsafeMutablePointer<CChar>?.self, capacity: buffer.count) {
-                mosquitto_subscribe_multiple(handle, &mid, Int32(filters.count), $0, qos, 0, nil)
-            }
-        }
-        loop.markDirty(self)
-        try MQTTError.check(rc, "subscribe")
-        return mid
-    }
-}
-
-extension MQTTMessage {
-    /// Copies a received message out of libmosquitto's buffers, which are freed when the
-    /// callback returns.
-    init(copying message: mosquitto_message, properties: OpaquePointer?) {
-        let payload: [UInt8] = message.payloadlen > 0
-            ? Array(UnsafeRawBufferPointer(start: message.payload, count: Int(message.payloadlen)))
-            : []
-        var responseTopic: String?
-        var correlation: [UInt8]?
-        if let properties {
-            var value: UnsafeMutablePointer<CChar>? = nil
-            if mosquitto_property_read_string(properties, Int32(MQTT_PROP_RESPONSE_TOPIC.rawValue), &value, false) != nil,
-               let value {
-                responseTopic = String(cString: value)
-                free(value)
-            }
-            var data: UnsafeMutableRawPointer? = nil
-            var length: UInt16 = 0
-            if mosquitto_property_read_binary(properties, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), &data, &length, false) != nil,
-               let data {
-                correlation = Array(UnsafeRawBufferPointer(start: data, count: Int(length)))
-                free(data)
-            }
-        }
-        self.init(topic: String(cString: message.topic), payload: payload, qos: message.qos, retain: message.retain,
-                  responseTopic: responseTopic, correlationData: correlation)
+        defer { loop.markDirty(self) }
+        return try Subscription.send(filters, qos: qos, on: handle)
     }
 }

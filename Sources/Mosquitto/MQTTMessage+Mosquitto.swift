@@ -1,0 +1,77 @@
+import CMosquitto
+import Glibc
+
+// What the threaded MQTTClient and the epoll-driven MQTTSwarm do alike with a libmosquitto
+// handle. Callers own the handle and call these on the thread their mode allows.
+
+extension MQTTMessage {
+    /// Copies a received message out of libmosquitto's buffers, which are freed when the
+    /// callback returns.
+    init(copying message: mosquitto_message, properties: OpaquePointer?) {
+        let payload: [UInt8] = message.payloadlen > 0
+            ? Array(UnsafeRawBufferPointer(start: message.payload, count: Int(message.payloadlen)))
+            : []
+        var responseTopic: String?
+        var correlation: [UInt8]?
+        if let properties {
+            var value: UnsafeMutablePointer<CChar>? = nil
+            if mosquitto_property_read_string(properties, Int32(MQTT_PROP_RESPONSE_TOPIC.rawValue), &value, false) != nil,
+               let value {
+                responseTopic = String(cString: value)
+                free(value)
+            }
+            var data: UnsafeMutableRawPointer? = nil
+            var length: UInt16 = 0
+            if mosquitto_property_read_binary(properties, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), &data, &length, false) != nil,
+               let data {
+                correlation = Array(UnsafeRawBufferPointer(start: data, count: Int(length)))
+                free(data)
+            }
+        }
+        self.init(topic: String(cString: message.topic), payload: payload, qos: message.qos, retain: message.retain,
+                  responseTopic: responseTopic, correlationData: correlation)
+    }
+}
+
+extension MQTTMessage {
+    /// Publishes on `handle` with the message's v5 properties. Returns the message id.
+    /// Not connected: libmosquitto still queued a QoS>0 message for after the reconnect.
+    func send(on handle: OpaquePointer) throws(MQTTError) -> Int32 {
+        var properties: OpaquePointer? = nil
+        defer { mosquitto_property_free_all(&properties) }
+        if let responseTopic {
+            try MQTTError.check(
+                mosquitto_property_add_string(&properties, Int32(MQTT_PROP_RESPONSE_TOPIC.rawValue), responseTopic),
+                "set response topic")
+        }
+        if let correlationData {
+            try MQTTError.check(
+                mosquitto_property_add_binary(&properties, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), correlationData,
+                                              UInt16(clamping: correlationData.count)),
+                "set correlation data")
+        }
+        var mid: Int32 = 0
+        let rc = payload.withUnsafeBytes { bytes in
+            mosquitto_publish_v5(handle, &mid, topic, Int32(bytes.count), bytes.baseAddress, qos, retain, properties)
+        }
+        if rc == MOSQ_ERR_NO_CONN.rawValue && qos > 0 { return mid }
+        try MQTTError.check(rc, "publish to \(topic)")
+        return mid
+    }
+}
+
+enum Subscription {
+    /// Sends one SUBSCRIBE for `filters`; returns its message id (SUBACK answers it).
+    static func send(_ filters: [String], qos: Int32, on handle: OpaquePointer) throws(MQTTError) -> Int32 {
+        var cStrings = filters.map { strdup($0) }
+        defer { cStrings.forEach { free($0) } }
+        var mid: Int32 = 0
+        let rc = cStrings.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: UnsafeMutablePointer<CChar>?.self, capacity: buffer.count) {
+                mosquitto_subscribe_multiple(handle, &mid, Int32(filters.count), $0, qos, 0, nil)
+            }
+        }
+        try MQTTError.check(rc, "subscribe")
+        return mid
+    }
+}
