@@ -145,6 +145,21 @@ public final class MQTTClient: Service, Sendable {
         stop()
     }
 
+    /// For services: connects and subscribes, unless a graceful shutdown is requested first
+    /// (the broker may be unreachable for a long time). Returns false, stopped, in that case.
+    public func startUnlessShuttingDown(subscribingTo filters: [String], qos: Int32 = 1) async throws -> Bool {
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await self.start()
+                try await self.subscribe(filters, qos: qos)
+            }
+            return true
+        } catch is CancellationError {
+            stop()
+            return false
+        }
+    }
+
     public var isConnected: Bool { callbacks.isConnected }
 
     // MARK: Publish and subscribe

@@ -54,16 +54,7 @@ public final class Agent: Service, Sendable {
 
         let interrupted = executor.takeInterruptedJobs()
         let filters = topics.agentFilters(node: node, cell: cell)
-        do {
-            // A shutdown request while the broker is still unreachable ends the wait.
-            try await cancelWhenGracefulShutdown {
-                try await client.start()
-                try await client.subscribe(filters, qos: 1)
-            }
-        } catch is CancellationError {
-            client.stop()
-            return
-        }
+        guard try await client.startUnlessShuttingDown(subscribingTo: filters) else { return }
         logger.info("Agent connected", metadata: ["broker": "\(configuration.broker)", "cell": "\(cell)"])
 
         await withTaskGroup(of: Void.self) { group in

@@ -35,16 +35,7 @@ public final class Dispatcher: Service, Sendable {
         let engine = try DispatchEngine(store: store, client: client, topics: configuration.topics,
                                         missedHeartbeats: configuration.missedHeartbeats, logger: logger)
         let filters = configuration.topics.dispatcherFilters
-        do {
-            // A shutdown request while the broker is still unreachable ends the wait.
-            try await cancelWhenGracefulShutdown {
-                try await client.start()
-                try await client.subscribe(filters, qos: 1)
-            }
-        } catch is CancellationError {
-            client.stop()
-            return
-        }
+        guard try await client.startUnlessShuttingDown(subscribingTo: filters) else { return }
         logger.info("Dispatcher running", metadata: ["broker": "\(configuration.broker)", "db": "\(configuration.databasePath)"])
 
         let inputs = InputBuffer<Input>()
