@@ -121,6 +121,28 @@ public final class DispatcherClient: Sendable {
         try await client.subscribe([topics.nodeEvents("+")], qos: 1)
     }
 
+    /// Registers the reply waiter, then publishes the request. A cancellation that came
+    /// before the waiter was registered is honoured here (the cancel handler found nothing
+    /// to resume).
+    private func awaitReply<Body: Encodable & Sendable>(
+        correlation: String, operation: APIOperation, body: Body
+    ) async throws -> [UInt8]? {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8], any Error>) in
+            pending.withLock { $0[correlation] = continuation }
+            if Task.isCancelled {
+                pending.withLock { $0.removeValue(forKey: correlation) }?.resume(throwing: CancellationError())
+                return
+            }
+            do {
+                try client.publish(MQTTMessage(
+                    topic: topics.api(operation), payload: Wire.encode(body), qos: 1,
+                    responseTopic: replyTopic, correlationData: Array(correlation.utf8)))
+            } catch {
+                pending.withLock { $0.removeValue(forKey: correlation) }?.resume(throwing: error)
+            }
+        }
+    }
+
     /// One API call: publishes the request with a Response Topic and Correlation Data and
     /// awaits the matching reply.
     public func request<Body: Encodable & Sendable, Result: Codable & Sendable>(
@@ -131,15 +153,10 @@ public final class DispatcherClient: Sendable {
         let timeout = requestTimeout
         let payload: [UInt8] = try await withThrowingTaskGroup(of: [UInt8]?.self) { group in
             group.addTask {
-                try await withCheckedThrowingContinuation { continuation in
-                    self.pending.withLock { $0[correlation] = continuation }
-                    do {
-                        try self.client.publish(MQTTMessage(
-                            topic: self.topics.api(operation), payload: Wire.encode(body), qos: 1,
-                            responseTopic: self.replyTopic, correlationData: Array(correlation.utf8)))
-                    } catch {
-                        self.pending.withLock { $0.removeValue(forKey: correlation) }?.resume(throwing: error)
-                    }
+                try await withTaskCancellationHandler {
+                    try await self.awaitReply(correlation: correlation, operation: operation, body: body)
+                } onCancel: {
+                    self.pending.withLock { $0.removeValue(forKey: correlation) }?.resume(throwing: CancellationError())
                 }
             }
             group.addTask {
@@ -147,11 +164,8 @@ public final class DispatcherClient: Sendable {
                 return nil
             }
             let first = try await group.next() ?? nil
+            // On a timeout this cancels the reply waiter, whose handler resumes it.
             group.cancelAll()
-            if first == nil {
-                self.pending.withLock { $0.removeValue(forKey: correlation) }?.resume(throwing: CancellationError())
-            }
-            // Drain the loser so the group can end.
             while let _ = try? await group.next() {}
             return first ?? []
         }

@@ -37,7 +37,7 @@ struct Up: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: directory + "/logs", withIntermediateDirectories: true)
         let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
 
-        var fleet: LocalFleet
+        let fleet: LocalFleet
         do {
             fleet = try await LocalFleet.start(directory: directory, port: try port ?? LocalPort.free(), logger: logger)
         } catch {
@@ -46,35 +46,60 @@ struct Up: AsyncParsableCommand {
         }
         let address = fleet.broker.address
         CLIRuntime.printError("broker     \(address)  (pid \(fleet.broker.process.pid))")
-        do {
-            try fleet.startDispatcher()
-            try await waitForFleet(&fleet, address: address, logger: logger)
-        } catch {
-            CLIRuntime.printError("error: the local fleet did not come up: \(error)\nlogs: \(directory)/logs")
-            await fleet.stop()
-            throw ExitCode(1)
+        let expected = agents, agentHeartbeat = heartbeat
+        // One task brings the fleet up and then waits; the other waits for Ctrl-C or
+        // SIGTERM. Whichever ends first ends the other, so a signal stops the fleet at any
+        // stage, start-up included.
+        let outcome: Outcome = await withTaskGroup(of: Outcome.self) { group in
+            group.addTask {
+                do {
+                    try fleet.startDispatcher()
+                    try await Self.waitForFleet(fleet, agents: expected, heartbeat: agentHeartbeat,
+                                                address: address, logger: logger)
+                    try address.description.write(toFile: LocalFleetState.brokerFile, atomically: false, encoding: .utf8)
+                } catch is CancellationError {
+                    return .interrupted
+                } catch {
+                    return .failed("\(error)")
+                }
+                let ready = "Local fleet ready: \(expected) agents, broker \(address). Try `shoal nodes`. Ctrl-C stops it.\n"
+                FileHandle.standardOutput.write(Data(ready.utf8))
+                // Runs until the signal task ends this one.
+                while (try? await Task.sleep(for: .seconds(3600))) != nil {}
+                return .interrupted
+            }
+            group.addTask {
+                for await _ in signals { return .interrupted }
+                return .interrupted
+            }
+            let first = await group.next() ?? .interrupted
+            group.cancelAll()
+            return first
         }
-        do {
-            try address.description.write(toFile: LocalFleetState.brokerFile, atomically: false, encoding: .utf8)
-        } catch {
-            CLIRuntime.printError("error: cannot write \(LocalFleetState.brokerFile): \(error)")
-            await fleet.stop()
-            throw ExitCode(1)
-        }
-        let ready = "Local fleet ready: \(agents) agents, broker \(address). Try `shoal nodes`. Ctrl-C stops it.\n"
-        FileHandle.standardOutput.write(Data(ready.utf8))
-
-        for await _ in signals { break }
-        CLIRuntime.printError("stopping the local fleet…")
         try? FileManager.default.removeItem(atPath: LocalFleetState.brokerFile)
-        await fleet.stop()
+        switch outcome {
+        case .interrupted:
+            CLIRuntime.printError("stopping the local fleet…")
+            await fleet.stop()
+        case .failed(let reason):
+            CLIRuntime.printError("error: the local fleet did not come up: \(reason)\nlogs: \(directory)/logs")
+            await fleet.stop()
+            throw ExitCode(1)
+        }
+    }
+
+    private enum Outcome: Sendable {
+        case interrupted
+        case failed(String)
     }
 
     /// Starts the agents once the dispatcher answers, then waits until every one is online.
-    private func waitForFleet(_ fleet: inout LocalFleet, address: BrokerAddress, logger: Logger) async throws {
-        let expected = agents
+    private static func waitForFleet(
+        _ fleet: LocalFleet, agents expected: Int, heartbeat: String, address: BrokerAddress, logger: Logger
+    ) async throws {
         let answered = try await DispatcherClient.with(broker: address, requestTimeout: .seconds(1), logger: logger) { client in
             for _ in 0..<30 {
+                try Task.checkCancellation()
                 // The dispatcher subscribes shortly after it starts; ask until it answers.
                 if (try? await client.request(.listNodes, ListNodesRequest(), as: [NodeView].self)) != nil { return true }
             }

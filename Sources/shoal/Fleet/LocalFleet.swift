@@ -3,19 +3,27 @@ import Glibc
 import Logging
 import Mosquitto
 import Spawn
+import Synchronization
 
 /// A whole fleet on this machine: mosquitto, one dispatcher and N agents, each a child
 /// process of `shoal up` with its log in `{directory}/logs/`.
-struct LocalFleet {
-    struct Member {
+///
+/// Thread-safe: the members are behind a mutex, so that a signal can stop the fleet while
+/// it is still starting.
+final class LocalFleet: Sendable {
+    struct Member: Sendable {
         var name: String
         var process: ChildProcess
     }
 
     let directory: String
     let broker: MosquittoBroker
-    var dispatcher: Member?
-    var agents: [Member] = []
+    private let members = Mutex<(dispatcher: Member?, agents: [Member])>((nil, []))
+
+    private init(directory: String, broker: MosquittoBroker) {
+        self.directory = directory
+        self.broker = broker
+    }
 
     /// Labels that vary over region, arch and role, so selectors have something to pick.
     /// `arch` is set explicitly on half of the nodes: one machine cannot have two
@@ -48,22 +56,25 @@ struct LocalFleet {
         return Member(name: name, process: process)
     }
 
-    mutating func startDispatcher() throws {
-        dispatcher = try spawn("dispatcher", ["dispatcher", "--db", directory + "/shoal.db"])
+    func startDispatcher() throws {
+        let dispatcher = try spawn("dispatcher", ["dispatcher", "--db", directory + "/shoal.db"])
+        members.withLock { $0.dispatcher = dispatcher }
     }
 
-    mutating func startAgents(_ count: Int, heartbeat: String) throws {
+    func startAgents(_ count: Int, heartbeat: String) throws {
         for index in 0..<count {
             let name = String(format: "node-%02d", index + 1)
             let labels = Self.labels(forAgent: index).sorted { $0.key < $1.key }.flatMap { ["--label", "\($0.key)=\($0.value)"] }
-            agents.append(try spawn(name, ["agent", "--id", name, "--data-dir", directory + "/agents/\(name)",
-                                           "--heartbeat", heartbeat] + labels))
+            let agent = try spawn(name, ["agent", "--id", name, "--data-dir", directory + "/agents/\(name)",
+                                         "--heartbeat", heartbeat] + labels)
+            members.withLock { $0.agents.append(agent) }
         }
     }
 
     /// Agents first (they finish running jobs and say goodbye), then the dispatcher, then
     /// the broker; anything that does not stop within `grace` is killed.
     func stop(grace: Duration = .seconds(10)) async {
+        let (dispatcher, agents) = members.withLock { ($0.dispatcher, $0.agents) }
         await Self.terminate(agents.map(\.process), grace: grace)
         await Self.terminate(dispatcher.map { [$0.process] } ?? [], grace: grace)
         await broker.stop()
