@@ -12,6 +12,12 @@ bench_name=$(basename "$0")
 die() { echo "$bench_name: $*" >&2; exit 1; }
 case $config in release | debug) ;; *) echo "$bench_name: BENCH_CONFIG must be release or debug" >&2; exit 64 ;; esac
 
+# Everything temporary (ours and the toolchain's TemporaryDirectory.* folders) goes into
+# one private directory, removed on exit. Readable by others: the broker runs as `mosquitto`.
+work=$(mktemp -d "${TMPDIR:-/tmp}/shoal-bench.XXXXXX")
+chmod 755 "$work"
+export SHOAL_HOME=$work/home TMPDIR=$work
+
 if [[ ${BENCH_NO_BUILD:-} != 1 ]]; then
     echo "building shoal ($config; a no-op when up to date)..." >&2
     swift build -c "$config" --product shoal >&2 || die "swift build failed"
@@ -19,9 +25,6 @@ fi
 bin=${BENCH_BIN:-$(swift build -c "$config" --show-bin-path)}
 [[ -x $bin/shoal ]] || die "$bin/shoal is missing"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/shoal-bench.XXXXXX")
-chmod 755 "$work"
-export SHOAL_HOME=$work/home TMPDIR=$work
 unset SHOAL_BROKER
 up_pid=
 keep_work=0
