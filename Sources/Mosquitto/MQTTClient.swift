@@ -53,20 +53,11 @@ public final class MQTTClient: Service, Sendable {
     }
 
     private func configure(_ mosq: OpaquePointer) throws(MQTTError) {
-        try MQTTError.check(mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5), "set protocol")
-        try MQTTError.check(mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1), "set TCP_NODELAY")
-        try MQTTError.check(mosquitto_max_inflight_messages_set(mosq, configuration.maxInflight), "set inflight")
+        try SessionSetup.apply(to: mosq, username: configuration.username, password: configuration.password,
+                               will: configuration.will, maxInflight: configuration.maxInflight)
         try MQTTError.check(
             mosquitto_reconnect_delay_set(mosq, configuration.reconnectDelay.min, configuration.reconnectDelay.max, true),
             "set reconnect delay")
-        if let username = configuration.username {
-            try MQTTError.check(mosquitto_username_pw_set(mosq, username, configuration.password), "set credentials")
-        }
-        if let will = configuration.will {
-            try MQTTError.check(
-                mosquitto_will_set_v5(mosq, will.topic, Int32(will.payload.count), will.payload, will.qos, will.retain, nil),
-                "set will")
-        }
         mosquitto_connect_v5_callback_set(mosq) { _, userdata, rc, flags, _ in
             CallbackTarget.from(userdata).didConnect(rc: rc, flags: flags)
         }

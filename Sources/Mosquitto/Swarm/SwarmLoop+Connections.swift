@@ -9,19 +9,8 @@ extension SwarmLoop {
         let options = client.options
         // Ownership: unretained; `clients` keeps the object alive for longer than the handle.
         mosquitto_user_data_set(handle, Unmanaged.passUnretained(client).toOpaque())
-        try MQTTError.check(mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5), "set protocol")
-        try MQTTError.check(mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, 1), "set TCP_NODELAY")
-        if let inflight = options.maxInflight {
-            try MQTTError.check(mosquitto_max_inflight_messages_set(handle, inflight), "set inflight")
-        }
-        if let username = options.username {
-            try MQTTError.check(mosquitto_username_pw_set(handle, username, options.password), "set credentials")
-        }
-        if let will = options.will {
-            try MQTTError.check(
-                mosquitto_will_set_v5(handle, will.topic, Int32(will.payload.count), will.payload, will.qos, will.retain, nil),
-                "set will")
-        }
+        try SessionSetup.apply(to: handle, username: options.username, password: options.password,
+                               will: options.will, maxInflight: options.maxInflight)
         // Capture-free closures, i.e. C function pointers; they run on this loop thread,
         // inside mosquitto_loop_read/_write/_misc or a publish, and find the client through
         // `userdata`.
