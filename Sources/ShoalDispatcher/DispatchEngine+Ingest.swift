@@ -43,12 +43,18 @@ extension DispatchEngine {
             return
         }
         do {
-            let beat = try Wire.decode(HeartbeatMessage.self, from: payload)
             let time = now()
             let cameBack = !record.online
+            // A heartbeat's arrival is what matters; its body only refreshes the clock offset.
+            // Decoding one beat a minute per node (and any that brings a node back) keeps
+            // 2,000 beats a second at 10,000 nodes from costing a JSON decode each.
+            if cameBack || time - (record.clockCheckedAt ?? 0) >= 60 {
+                let beat = try Wire.decode(HeartbeatMessage.self, from: payload)
+                record.clockOffset = beat.sentAt - time
+                record.clockCheckedAt = time
+            }
             record.lastSeen = time
             record.online = true
-            record.clockOffset = beat.sentAt - time
             nodes[node] = record
             // Heartbeats update memory only; the row is written when the node's state changes,
             // which keeps thousands of heartbeats a second off the disk.

@@ -13,6 +13,12 @@ struct NodeRecord: Codable, FetchableRecord, PersistableRecord, Sendable {
     var firstSeen: Double
     var lastSeen: Double
     var clockOffset: Double?
+    /// When `clockOffset` was last measured; memory only (not a column).
+    var clockCheckedAt: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case id, labels, online, version, bdSeq, heartbeatInterval, firstSeen, lastSeen, clockOffset
+    }
 
     var view: NodeView {
         NodeView(id: id, labels: labels, online: online, version: version, firstSeen: firstSeen,
