@@ -74,8 +74,9 @@ extension DispatchEngine {
         }
         logger.debug("Job submitted", metadata: ["job.id": "\(id)", "job.expected": "\(plan.expected.count)",
                                                  "job.publications": "\(plan.publications.count)"])
+        let reported = request.summary ? executions.filter { nodes[$0.node]?.online != true } : executions
         return JobDetail(job: jobView(job, counts: plan.expected.isEmpty ? [:] : ["queued": plan.expected.count]),
-                         executions: executions.map(executionView))
+                         executions: reported.map(executionView))
     }
 
     func detail(_ request: GetJobRequest) throws -> JobDetail {

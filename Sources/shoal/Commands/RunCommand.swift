@@ -62,15 +62,16 @@ struct Run: AsyncParsableCommand {
         let id = JobID.make(milliseconds: UInt64(Date().timeIntervalSince1970 * 1000), using: &generator)
         let request = SubmitJobRequest(
             id: id, selector: selector, all: all, task: shell.map(JobTask.shell) ?? .exec(command),
-            timeout: DurationText.seconds(timeout)!, deadlineIn: DurationText.seconds(deadline)!)
+            timeout: DurationText.seconds(timeout)!, deadlineIn: DurationText.seconds(deadline)!, summary: true)
         let format = output.output
         let detach = detach
         let started = Date()
         let detail = try await CLIRuntime.withClient(connection) { client -> JobDetail? in
             try await client.follow(job: id)
             let submitted = try await client.request(.submitJob, request, as: JobDetail.self)
-            if submitted.executions.isEmpty || detach { return submitted }
-            let progress = RunProgress(expected: submitted.executions, live: format == .table)
+            if submitted.job.expected == 0 || detach { return submitted }
+            let progress = RunProgress(expected: submitted.job.expected, offline: submitted.executions.count,
+                                       live: format == .table)
             progress.start(job: id)
             for await event in client.events where event.job == id {
                 progress.record(event)
@@ -79,7 +80,7 @@ struct Run: AsyncParsableCommand {
             return try await client.request(.getJob, GetJobRequest(id: id), as: JobDetail.self)
         }
         guard let detail else { return }
-        if detail.executions.isEmpty {
+        if detail.job.expected == 0 {
             CLIRuntime.printError("no node matches selector '\(selector)'; see `shoal nodes`")
             throw ExitCode(2)
         }
@@ -105,17 +106,19 @@ struct Run: AsyncParsableCommand {
 /// it arrives (one line per node for small fleets, a counter line for large ones).
 /// Owned by the task that runs `shoal run`; not shared.
 final class RunProgress {
-    private var states: [String: ExecutionState]
+    /// Nodes heard from, with their latest state (others are still `queued`).
+    private var states: [String: ExecutionState] = [:]
+    private let expected: Int
+    private let offline: Int
     private let live: Bool
     private let perNodeLines: Bool
-    private let offline: Int
     private var finished = 0
 
-    init(expected: [ExecutionView], live: Bool) {
-        offline = expected.filter { $0.nodeOnline == false }.count
-        states = Dictionary(uniqueKeysWithValues: expected.map { ($0.node, $0.state) })
+    init(expected: Int, offline: Int, live: Bool) {
+        self.expected = expected
+        self.offline = offline
         self.live = live
-        perNodeLines = expected.count <= 50
+        perNodeLines = expected <= 50
     }
 
     /// The output's first line, so short answers are readable as they arrive; the full
@@ -126,17 +129,20 @@ final class RunProgress {
         return "  | " + (first.count > 60 ? first.prefix(57) + "..." : first)
     }
 
-    var isComplete: Bool { states.values.allSatisfy(\.isTerminal) }
+    var isComplete: Bool { finished >= expected }
 
     func start(job: String) {
         guard live else { return }
-        CLIRuntime.printError("job \(job): \(states.count) node\(states.count == 1 ? "" : "s") expected" + (offline > 0 ? ", \(offline) offline" : ""))
+        CLIRuntime.printError("job \(job): \(expected) node\(expected == 1 ? "" : "s") expected" + (offline > 0 ? ", \(offline) offline" : ""))
     }
 
     func record(_ event: ExecutionView) {
-        guard let previous = states[event.node], previous.advanced(to: event.state) != nil else { return }
+        let previous = states[event.node] ?? .queued
+        guard previous.advanced(to: event.state) != nil else { return }
         states[event.node] = event.state
-        guard live, event.state.isTerminal else { return }
+        guard event.state.isTerminal else { return }
+        finished += 1
+        guard live else { return }
         if perNodeLines {
             let mark = event.state == .succeeded ? "ok  " : "FAIL"
             let exit = event.exitCode.map { "exit \($0)" } ?? ""
@@ -146,10 +152,9 @@ final class RunProgress {
                   + Self.preview(event))
         } else {
             // Large fleets: a line per tenth, not per node.
-            finished += 1
-            let step = max(1, states.count / 10)
-            if finished % step == 0 || finished == states.count {
-                CLIRuntime.printError("\(finished)/\(states.count) nodes finished")
+            let step = max(1, expected / 10)
+            if finished % step == 0 || finished == expected {
+                CLIRuntime.printError("\(finished)/\(expected) nodes finished")
             }
         }
     }
