@@ -131,11 +131,15 @@ extension DispatchEngine {
 
     /// Any report proves the node is alive.
     private func touch(_ node: String) {
-        guard var record = nodes[node] else { return }
-        let cameBack = !record.online
-        record.lastSeen = now()
-        record.online = true
-        nodes[node] = record
-        if cameBack { pending.save(record, announce: true) }
+        // In place: copying the record (and retaining its labels) per report showed in profiles.
+        guard nodes[node]?.online == true else {
+            guard var record = nodes[node] else { return }
+            record.lastSeen = now()
+            record.online = true
+            nodes[node] = record
+            pending.save(record, announce: true)
+            return
+        }
+        nodes[node]?.lastSeen = now()
     }
 }
