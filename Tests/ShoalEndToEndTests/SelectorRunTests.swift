@@ -83,6 +83,12 @@ import Testing
                 let everyone = try await client.request(
                     .submitJob, SubmitJobRequest(selector: "", all: true, task: .exec(["true"])), as: JobDetail.self)
                 #expect(everyone.executions.count == 2)
+                // A summary reply counts every expected node but lists only offline ones.
+                let summary = try await client.request(
+                    .submitJob, SubmitJobRequest(selector: "", all: true, task: .exec(["true"]), summary: true),
+                    as: JobDetail.self)
+                #expect(summary.job.expected == 2)
+                #expect(summary.executions.isEmpty)
             }
         }
     }
