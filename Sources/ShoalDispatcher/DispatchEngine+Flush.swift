@@ -17,8 +17,9 @@ extension DispatchEngine {
                 "batch.executions": "\(batch.executions.count)", "error": "\(error)"])
             return
         }
+        var announcements: [EventPublisher.Announcement] = []
         for id in batch.nodeEvents {
-            if let node = nodes[id] ?? batch.nodes[id] { publishNodeEvent(node) }
+            if let node = nodes[id] ?? batch.nodes[id] { announcements.append(.node(node.view)) }
         }
         var changedByJob: [String: [ExecutionView]] = [:]
         var order: [String] = []
@@ -30,9 +31,9 @@ extension DispatchEngine {
         }
         let finished = Dictionary(batch.finishedJobs, uniquingKeysWith: { first, _ in first })
         for job in order {
-            let event = JobEvent(job: job, executions: changedByJob[job] ?? [], finishedAt: finished[job])
-            _ = try? client.publish(topics.jobEvents(job), Wire.encode(event), qos: 1)
+            announcements.append(.job(JobEvent(job: job, executions: changedByJob[job] ?? [], finishedAt: finished[job])))
         }
+        events.announce(announcements)
         finishedOutput = [:]
     }
 }

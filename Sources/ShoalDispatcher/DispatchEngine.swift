@@ -11,6 +11,7 @@ import ShoalCore
 final class DispatchEngine {
     let store: DispatcherStore
     let client: MQTTClient
+    let events: EventPublisher
     let topics: TopicTree
     let missedHeartbeats: Double
     let logger: Logger
@@ -54,8 +55,10 @@ final class DispatchEngine {
         var seen: Set<UInt32> = []
     }
 
-    init(store: DispatcherStore, client: MQTTClient, topics: TopicTree, missedHeartbeats: Double, logger: Logger) throws {
+    init(store: DispatcherStore, client: MQTTClient, events: EventPublisher, topics: TopicTree,
+         missedHeartbeats: Double, logger: Logger) throws {
         self.store = store
+        self.events = events
         self.client = client
         self.topics = topics
         self.missedHeartbeats = missedHeartbeats
@@ -106,11 +109,6 @@ final class DispatchEngine {
             }
         }
         return view
-    }
-
-    /// Online/offline changes, for integrations and for `shoal up` to know when its fleet is in.
-    func publishNodeEvent(_ node: NodeRecord) {
-        _ = try? client.publish(topics.nodeEvents(node.id), Wire.encode(node.view), qos: 1)
     }
 
     func executionView(_ execution: ExecutionRecord) -> ExecutionView {

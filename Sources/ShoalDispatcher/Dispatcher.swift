@@ -32,7 +32,8 @@ public final class Dispatcher: Service, Sendable {
             // Persistent: agents' reports made while the dispatcher is down wait at the broker.
             cleanStart: false, sessionExpiry: 7 * 24 * 3600, maxInflight: 10_000
         ), logger: logger)
-        let engine = try DispatchEngine(store: store, client: client, topics: configuration.topics,
+        let events = EventPublisher(client: client, topics: configuration.topics)
+        let engine = try DispatchEngine(store: store, client: client, events: events, topics: configuration.topics,
                                         missedHeartbeats: configuration.missedHeartbeats, logger: logger)
         let filters = configuration.topics.dispatcherFilters
         guard try await client.startUnlessShuttingDown(subscribingTo: filters) else { return }
@@ -40,6 +41,9 @@ public final class Dispatcher: Service, Sendable {
 
         let inputs = InputBuffer<Input>()
         let tick = configuration.tickInterval
+        // Events are encoded and published beside the loop; on shutdown what was announced
+        // is still sent before the client disconnects.
+        async let publishing: Void = events.run()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await message in client.messages { inputs.append(.message(message)) }
@@ -65,8 +69,10 @@ public final class Dispatcher: Service, Sendable {
                     "batch.inputs": "\(batch.count)", "batch.apply": "\(applied - started)",
                     "batch.flush": "\(clock.now - applied)"])
             }
-            client.stop()
             group.cancelAll()
         }
+        events.finish()
+        await publishing
+        client.stop()
     }
 }
