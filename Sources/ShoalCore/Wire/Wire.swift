@@ -20,10 +20,29 @@ public enum Wire {
         return Array((try? encoder.encode(value)) ?? Data("{}".utf8))
     }
 
+    /// The same JSON, written without `JSONEncoder` (see `WireWriter`).
+    @inlinable
+    public static func encode<T: Encodable & WireWritable>(_ value: T) -> [UInt8] {
+        value.wireBytes()
+    }
+
+    /// Reads the common shape without `JSONDecoder` (see `WireReader`); whatever the fast
+    /// path declines, `JSONDecoder` decides, so errors and edge cases are the same.
+    @inlinable
+    public static func decode<T: Decodable & WireReadable>(_ type: T.Type, from payload: [UInt8]) throws(WireError) -> T {
+        if payload.count <= maximumPayload, let value = T.read(payload) { return value }
+        return try decodeWithFoundation(type, from: payload)
+    }
+
     /// Decodes `payload`; throws a `WireError` that names the type and what was wrong,
     /// which callers log and drop: malformed input is never fatal.
     @inlinable
     public static func decode<T: Decodable>(_ type: T.Type, from payload: [UInt8]) throws(WireError) -> T {
+        try decodeWithFoundation(type, from: payload)
+    }
+
+    @inlinable
+    static func decodeWithFoundation<T: Decodable>(_ type: T.Type, from payload: [UInt8]) throws(WireError) -> T {
         guard payload.count <= maximumPayload else {
             throw WireError(description: "\(T.self): payload of \(payload.count) bytes exceeds \(maximumPayload)")
         }
@@ -49,6 +68,18 @@ public enum Wire {
         @unknown default: "\(error)"
         }
     }
+}
+
+/// A message with a hand-written JSON encoding (the same JSON as its `Encodable` one).
+public protocol WireWritable {
+    /// The JSON object, keys in sorted order, nil optionals left out.
+    func wireBytes() -> [UInt8]
+}
+
+/// A message with a hand-written reader for its usual shape.
+public protocol WireReadable {
+    /// The message, or nil when the fast path declines (`Wire.decode` then asks `JSONDecoder`).
+    static func read(_ payload: [UInt8]) -> Self?
 }
 
 public struct WireError: Error, Sendable, CustomStringConvertible {

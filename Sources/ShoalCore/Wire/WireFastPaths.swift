@@ -1,0 +1,126 @@
+// The hand-written encodings of the messages that travel once per node: execution reports
+// (every node, every job), heartbeats (every node, every few seconds) and the job events
+// that announce them. Each writes the same JSON as its synthesized `Codable` conformance,
+// keys in sorted order; WireTests checks both ways against `JSONEncoder`/`JSONDecoder`.
+
+extension ExecutionStatusMessage: WireWritable, WireReadable {
+    public func wireBytes() -> [UInt8] {
+        var writer = WireWriter(capacity: 192 + (stdout?.utf8.count ?? 0) + (stderr?.utf8.count ?? 0))
+        writer.object { w in
+            w.member("at", at)
+            w.member("chunks", chunks)
+            w.member("exitCode", exitCode)
+            w.member("job", job)
+            w.member("node", node)
+            w.member("reason", reason)
+            w.member("seq", seq)
+            w.member("startedAt", startedAt)
+            w.member("state", state.rawValue)
+            w.member("stderr", stderr)
+            w.member("stdout", stdout)
+            w.member("v", v)
+        }
+        return writer.bytes
+    }
+
+    public static func read(_ payload: [UInt8]) -> ExecutionStatusMessage? {
+        var v: Int?, job: String?, node: String?, seq: UInt32?, state: ExecutionState?, exitCode: Int32?
+        var reason: String?, at: Double?, startedAt: Double?, chunks: UInt32?, stdout: String?, stderr: String?
+        let understood = WireReader.forEachMember(in: payload) { key, value in
+            switch key {
+            case "v": value.store(into: &v)
+            case "job": value.store(into: &job)
+            case "node": value.store(into: &node)
+            case "seq": value.store(into: &seq)
+            case "state": value.store(into: &state)
+            case "exitCode": value.store(into: &exitCode)
+            case "reason": value.store(into: &reason)
+            case "at": value.store(into: &at)
+            case "startedAt": value.store(into: &startedAt)
+            case "chunks": value.store(into: &chunks)
+            case "stdout": value.store(into: &stdout)
+            case "stderr": value.store(into: &stderr)
+            default: true
+            }
+        }
+        guard understood, let v, let job, let node, let seq, let state, let at else { return nil }
+        var message = ExecutionStatusMessage(job: job, node: node, seq: seq, state: state, exitCode: exitCode,
+                                             reason: reason, at: at, startedAt: startedAt, chunks: chunks,
+                                             stdout: stdout, stderr: stderr)
+        message.v = v
+        return message
+    }
+}
+
+extension HeartbeatMessage: WireWritable, WireReadable {
+    public func wireBytes() -> [UInt8] {
+        var writer = WireWriter(capacity: 128)
+        writer.object { w in
+            w.member("load1", load1)
+            w.member("node", node)
+            w.member("running", running)
+            w.member("sentAt", sentAt)
+            w.member("seq", seq)
+            w.member("uptime", uptime)
+            w.member("v", v)
+        }
+        return writer.bytes
+    }
+
+    public static func read(_ payload: [UInt8]) -> HeartbeatMessage? {
+        var v: Int?, node: String?, seq: UInt64?, uptime: Double?, load1: Double?, running: Int?, sentAt: Double?
+        let understood = WireReader.forEachMember(in: payload) { key, value in
+            switch key {
+            case "v": value.store(into: &v)
+            case "node": value.store(into: &node)
+            case "seq": value.store(into: &seq)
+            case "uptime": value.store(into: &uptime)
+            case "load1": value.store(into: &load1)
+            case "running": value.store(into: &running)
+            case "sentAt": value.store(into: &sentAt)
+            default: true
+            }
+        }
+        guard understood, let v, let node, let seq, let uptime, let running, let sentAt else { return nil }
+        var message = HeartbeatMessage(node: node, seq: seq, uptime: uptime, load1: load1, running: running, sentAt: sentAt)
+        message.v = v
+        return message
+    }
+}
+
+extension ExecutionView: WireWritable {
+    public func wireBytes() -> [UInt8] {
+        var writer = WireWriter(capacity: 256)
+        write(to: &writer)
+        return writer.bytes
+    }
+
+    func write(to writer: inout WireWriter) {
+        writer.object { w in
+            w.member("exitCode", exitCode)
+            w.member("finishedAt", finishedAt)
+            w.member("job", job)
+            w.member("node", node)
+            w.member("nodeOnline", nodeOnline)
+            w.member("reason", reason)
+            w.member("startedAt", startedAt)
+            w.member("state", state.rawValue)
+            w.member("stderr", stderr)
+            w.member("stdout", stdout)
+        }
+    }
+}
+
+extension JobEvent: WireWritable {
+    public func wireBytes() -> [UInt8] {
+        var writer = WireWriter(capacity: 64 + 200 * executions.count)
+        writer.object { w in
+            w.key("executions")
+            w.array(executions) { w, execution in execution.write(to: &w) }
+            w.member("finishedAt", finishedAt)
+            w.member("job", job)
+            w.member("v", v)
+        }
+        return writer.bytes
+    }
+}
