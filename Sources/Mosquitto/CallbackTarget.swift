@@ -8,6 +8,7 @@ import Synchronization
 final class CallbackTarget: Sendable {
     let publishes = AcknowledgementWaiters()
     let subscriptions = AcknowledgementWaiters()
+    private let deliver: @Sendable (MQTTMessage) -> Void
     private let messageSink: AsyncStream<MQTTMessage>.Continuation
     private let eventSink: AsyncStream<MQTTConnectionEvent>.Continuation
     private let logger: Logger
@@ -22,8 +23,9 @@ final class CallbackTarget: Sendable {
         var connectWaiters: [CheckedContinuation<Void, any Error>] = []
     }
 
-    init(messageSink: AsyncStream<MQTTMessage>.Continuation,
+    init(deliver: @escaping @Sendable (MQTTMessage) -> Void, messageSink: AsyncStream<MQTTMessage>.Continuation,
          eventSink: AsyncStream<MQTTConnectionEvent>.Continuation, logger: Logger) {
+        self.deliver = deliver
         self.messageSink = messageSink
         self.eventSink = eventSink
         self.logger = logger
@@ -66,7 +68,7 @@ final class CallbackTarget: Sendable {
     }
 
     func didReceive(_ message: mosquitto_message, properties: OpaquePointer?) {
-        messageSink.yield(MQTTMessage(copying: message, properties: properties))
+        deliver(MQTTMessage(copying: message, properties: properties))
     }
 
     func remember(_ filters: [String], qos: Int32) {

@@ -26,7 +26,18 @@ public final class MQTTClient: Service, Sendable {
     private let handle: MosquittoHandle
     private let logger: Logger
 
-    public init(configuration: MQTTConfiguration, logger: Logger) throws(MQTTError) {
+    /// How received messages reach their consumer.
+    public enum MessageDelivery: Sendable {
+        /// Through `messages`, for one consumer task.
+        case stream
+        /// A call on libmosquitto's network thread for each message, in arrival order, with
+        /// `messages` left empty. For consumers that queue messages in batches of their own:
+        /// it spares a task switch per message. The call must return quickly: while it
+        /// runs, the connection is neither read nor written.
+        case handler(@Sendable (MQTTMessage) -> Void)
+    }
+
+    public init(configuration: MQTTConfiguration, delivery: MessageDelivery = .stream, logger: Logger) throws(MQTTError) {
         MosquittoLibrary.ensureInitialised()
         self.configuration = configuration
         self.logger = logger
@@ -34,7 +45,14 @@ public final class MQTTClient: Service, Sendable {
         let (events, eventSink) = AsyncStream.makeStream(of: MQTTConnectionEvent.self)
         self.messages = messages
         self.connectionEvents = events
-        self.callbacks = CallbackTarget(messageSink: messageSink, eventSink: eventSink, logger: logger)
+        let deliver: @Sendable (MQTTMessage) -> Void
+        switch delivery {
+        case .stream: deliver = { messageSink.yield($0) }
+        case .handler(let handler):
+            deliver = handler
+            messageSink.finish()
+        }
+        self.callbacks = CallbackTarget(deliver: deliver, messageSink: messageSink, eventSink: eventSink, logger: logger)
         // Ownership: `callbacks` is retained by this client for its whole life, and the
         // mosquitto handle (destroyed in deinit, after the loop thread has stopped) is the only
         // holder of the unretained pointer, so the pointer never outlives its object.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Mosquitto
+import Synchronization
 
 /// The floor under `bench/fanout`: the same fan-out with no Shoal in it. One raw message
 /// per cell topic (`bench/raw/job/{cell}`) reaches every simulated agent of that cell
@@ -29,9 +30,13 @@ enum RawFanOut {
     static let replyTopic = "bench/raw/reply"
 
     static func measure(_ options: Options, logger: Logger) async throws -> [Double] {
+        // The replies are counted on libmosquitto's thread as they arrive (the lightest
+        // consumer the wrapper offers, the same delivery the dispatcher uses).
+        let tally = ReplyTally()
         let client = try MQTTClient(configuration: MQTTConfiguration(
             host: options.broker.host, port: options.broker.port,
-            clientID: "shoal-bench-fanout-\(getpid())", maxInflight: 65_535), logger: logger)
+            clientID: "shoal-bench-fanout-\(getpid())", maxInflight: 65_535),
+            delivery: .handler { tally.count($0.payload) }, logger: logger)
         try await withDeadline(options.timeout, "connecting", onTimeout: { client.abort() }) {
             try await client.start()
             try await client.subscribe([replyTopic], qos: 1)
@@ -40,23 +45,70 @@ enum RawFanOut {
         let limit = options.timeout * (options.runs + 1)
         return try await withDeadline(limit, "waiting for the replies", onTimeout: { client.abort() }) {
             var times: [Double] = []
-            var replies = client.messages.makeAsyncIterator()
             for run in 0...options.runs {
-                let nonce = "run-\(run)-\(UInt64.random(in: 0...UInt64.max))"
+                let nonce = Array("run-\(run)-\(UInt64.random(in: 0...UInt64.max))".utf8)
                 let clock = ContinuousClock()
                 let started = clock.now
-                for cell in options.cells {
-                    try client.publish("bench/raw/job/\(cell)", Array(nonce.utf8), qos: 1)
-                }
-                var counted = 0
-                while counted < options.expect {
-                    guard let message = await replies.next() else { throw BenchError("connection closed") }
-                    if message.payload.starts(with: Array(nonce.utf8)) { counted += 1 }
+                try await tally.waitForReplies(options.expect, startingWith: nonce) {
+                    for cell in options.cells {
+                        try client.publish("bench/raw/job/\(cell)", nonce, qos: 1)
+                    }
                 }
                 // Run 0 is the warm-up.
                 if run > 0 { times.append((clock.now - started).milliseconds) }
             }
             return times
         }
+    }
+}
+
+/// Counts the replies of the current run; thread-safe (`count` runs on the network thread).
+private final class ReplyTally: Sendable {
+    private struct Run {
+        var nonce: [UInt8]
+        var expected: Int
+        var counted = 0
+        var done: CheckedContinuation<Void, any Error>
+    }
+
+    private let current = Mutex<Run?>(nil)
+
+    func count(_ payload: [UInt8]) {
+        let done = current.withLock { run -> CheckedContinuation<Void, any Error>? in
+            guard var active = run, payload.starts(with: active.nonce) else { return nil }
+            active.counted += 1
+            guard active.counted == active.expected else {
+                run = active
+                return nil
+            }
+            run = nil
+            return active.done
+        }
+        done?.resume()
+    }
+
+    /// Runs `send`, then waits until `expected` replies that start with `nonce` are counted.
+    func waitForReplies(_ expected: Int, startingWith nonce: [UInt8], send: () throws -> Void) async throws {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+                current.withLock { $0 = Run(nonce: nonce, expected: expected, done: done) }
+                // Cancelled before the run was installed: the handler found nothing to end.
+                if Task.isCancelled { return abandon(with: CancellationError()) }
+                do {
+                    try send()
+                } catch {
+                    abandon(with: error)
+                }
+            }
+        } onCancel: {
+            abandon(with: CancellationError())
+        }
+    }
+
+    private func abandon(with error: any Error) {
+        current.withLock { run in
+            defer { run = nil }
+            return run?.done
+        }?.resume(throwing: error)
     }
 }

@@ -124,13 +124,17 @@ enum WireReader {
         /// The rest of a string whose opening quote was consumed, through its closing quote.
         mutating func stringBody() -> String? {
             let start = position
+            var ascii = true
             while let byte = current {
                 if byte == UInt8(ascii: "\"") {
                     position += 1
-                    return String(validating: bytes[start..<position - 1], as: UTF8.self)
+                    let text = UnsafeBufferPointer(rebasing: bytes[start..<position - 1])
+                    // ASCII needs no validation; the generic validator is slow for the common case.
+                    return ascii ? String(decoding: text, as: UTF8.self) : String(validating: text, as: UTF8.self)
                 }
                 if byte == UInt8(ascii: "\\") { return escapedStringBody(from: start) }
                 if byte < 0x20 { return nil }
+                ascii = ascii && byte < 0x80
                 position += 1
             }
             return nil
