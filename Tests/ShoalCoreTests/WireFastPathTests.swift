@@ -82,6 +82,17 @@ struct WireFastPathTests {
         }
     }
 
+    @Test func jobMessagesDecodeWithFoundation() throws {
+        let selector = try ShoalCore.Selector(parsing: "region in (eu, \"us west\"),gpus>=1 || role=web")
+        for (index, text) in Self.awkwardStrings.enumerated() {
+            let message = JobMessage(
+                id: "01a2-\(index)", selector: selector, task: index.isMultiple(of: 2) ? .shell(text) : .exec(["sh", "-c", text]),
+                timeout: Self.awkwardNumbers[index], deadline: 1_764_090_600.5, nodes: index == 0 ? [] : ["n1", text, "n3"],
+                createdAt: 1_764_090_000.25, signature: index.isMultiple(of: 3) ? nil : text)
+            #expect(foundationDecoded(JobMessage.self, Wire.encode(message)) == message)
+        }
+    }
+
     @Test func typicalReportIsByteForByteWhatJSONEncoderWrites() throws {
         let report = ExecutionStatusMessage(job: "01a2", node: "sim-00042", seq: 1, state: .succeeded, exitCode: 0,
                                             at: 1_764_090_000.25, startedAt: 1_764_090_000, stdout: "hi\n")

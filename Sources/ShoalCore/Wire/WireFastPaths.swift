@@ -124,3 +124,36 @@ extension JobEvent: WireWritable {
         return writer.bytes
     }
 }
+
+extension JobMessage: WireWritable {
+    /// Written once per cell topic, but with the node list of the whole cell: at 10,000
+    /// nodes `JSONEncoder` took about 10 ms of the time between a submission and its
+    /// publication.
+    public func wireBytes() -> [UInt8] {
+        var writer = WireWriter(capacity: 512 + nodes.reduce(0) { $0 + $1.utf8.count + 3 })
+        writer.object { w in
+            w.member("createdAt", createdAt)
+            w.member("deadline", deadline)
+            w.member("id", id)
+            w.key("nodes")
+            w.array(nodes) { w, node in w.string(node) }
+            w.member("selector", selector.text)
+            w.member("signature", signature)
+            w.key("task")
+            w.object { w in
+                switch task {
+                case .exec(let argv):
+                    w.key("argv")
+                    w.array(argv) { w, argument in w.string(argument) }
+                    w.member("kind", "exec")
+                case .shell(let script):
+                    w.member("kind", "shell")
+                    w.member("script", script)
+                }
+            }
+            w.member("timeout", timeout)
+            w.member("v", v)
+        }
+        return writer.bytes
+    }
+}

@@ -17,11 +17,14 @@ extension DispatcherStore {
     func createJob(_ job: JobRecord, executions: [ExecutionRecord]) throws {
         try writer.write { db in
             try job.insert(db)
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO execution (job, node, state, updatedAt) VALUES (?, ?, ?, ?)
-                """)
+            let insert = try DirectStatement(db, sql: "INSERT INTO execution (job, node, state, updatedAt) VALUES (?, ?, ?, ?)")
             for execution in executions {
-                try insert.execute(arguments: [execution.job, execution.node, execution.state.rawValue, execution.updatedAt])
+                try insert.execute { row in
+                    row.text(execution.job)
+                    row.text(execution.node)
+                    row.text(execution.state.rawValue)
+                    row.double(execution.updatedAt)
+                }
             }
         }
     }
