@@ -70,6 +70,8 @@ final class DispatchEngine {
             if node.online { node.lastSeen = max(node.lastSeen, loadedAt) }
             nodes[node.id] = node
         }
+        // Jobs recorded just before a crash may lack their execution rows.
+        try store.restoreExecutionRows()
         for (job, executions) in try store.unfinishedJobs() {
             let output = try store.output(of: job.id).mapValues { CollectedOutput(stdout: $0.stdout, stderr: $0.stderr) }
             active[job.id] = ActiveJob(

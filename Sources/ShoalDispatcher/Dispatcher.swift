@@ -51,21 +51,27 @@ public final class Dispatcher: Service, Sendable {
                 while (try? await Task.sleep(for: tick)) != nil { inputs.append(.tick) }
             }
             // Everything that arrived while the previous batch was processed is one batch:
-            // one transaction under load, no added latency when idle.
+            // one transaction under load, no added latency when idle. A graceful shutdown ends
+            // the input, and what was already queued is still applied and committed.
+            // (Not `cancelOnGracefulShutdown()`: its merge costs a task switch per batch.)
             let clock = ContinuousClock()
-            for await batch in inputs.batches.cancelOnGracefulShutdown() {
-                let started = clock.now
-                for input in batch {
-                    switch input {
-                    case .message(let message): engine.handle(message)
-                    case .tick: engine.tick()
+            await withGracefulShutdownHandler {
+                for await batch in inputs.batches {
+                    let started = clock.now
+                    for input in batch {
+                        switch input {
+                        case .message(let message): engine.handle(message)
+                        case .tick: engine.tick()
+                        }
                     }
+                    let applied = clock.now
+                    engine.flush()
+                    logger.trace("Batch", metadata: [
+                        "batch.inputs": "\(batch.count)", "batch.apply": "\(applied - started)",
+                        "batch.flush": "\(clock.now - applied)"])
                 }
-                let applied = clock.now
-                engine.flush()
-                logger.trace("Batch", metadata: [
-                    "batch.inputs": "\(batch.count)", "batch.apply": "\(applied - started)",
-                    "batch.flush": "\(clock.now - applied)"])
+            } onGracefulShutdown: {
+                inputs.finish()
             }
             group.cancelAll()
         }

@@ -4,6 +4,8 @@ import ShoalCore
 /// must wait for that commit. One batch of inputs becomes one transaction.
 struct PendingWrites {
     var nodes: [String: NodeRecord] = [:]
+    /// The `queued` rows of jobs submitted in this batch (inserted, not announced).
+    var newExecutions: [ExecutionRecord] = []
     var executions: [ExecutionKey: ExecutionRecord] = [:]
     var chunks: [OutputChunkRecord] = []
     var finishedJobs: [(String, Double)] = []
@@ -12,7 +14,7 @@ struct PendingWrites {
     var nodeEvents: [String] = []
 
     var isEmpty: Bool {
-        nodes.isEmpty && executions.isEmpty && chunks.isEmpty && finishedJobs.isEmpty
+        nodes.isEmpty && newExecutions.isEmpty && executions.isEmpty && chunks.isEmpty && finishedJobs.isEmpty
     }
 
     mutating func save(_ node: NodeRecord, announce: Bool) {

@@ -30,6 +30,26 @@ import Testing
         }
     }
 
+    @Test func rowsOfARecordedJobAreRestoredAfterACrashBeforeTheirCommit() async throws {
+        try await Self.withStores { store in
+            // recordJob commits the job and its node list; the rows would have followed in
+            // the next commit, which the crash prevented.
+            try store.recordJob(Self.job("j1", expected: 3), expectedNodes: ["a", "b", "né"])
+            #expect(try store.executions(of: "j1").isEmpty)
+            #expect(try store.restoreExecutionRows() == 3)
+            #expect(try store.executions(of: "j1").map(\.node) == ["a", "b", "né"])
+            #expect(try store.counts(of: "j1") == ["queued": 3])
+            // Rows that exist are left alone; a second pass finds nothing to do.
+            #expect(try store.restoreExecutionRows() == 0)
+
+            // A finished job forgets its list.
+            try store.recordJob(Self.job("j2", expected: 1), expectedNodes: ["a"])
+            try store.saveExecutions([], finishing: [("j2", 200)])
+            #expect(try store.restoreExecutionRows() == 0)
+            #expect(try store.executions(of: "j2").isEmpty)
+        }
+    }
+
     @Test func aDuplicateJobIdIsRefusedWhole() async throws {
         try await Self.withStores { store in
             try store.createJob(Self.job("j1", expected: 0), executions: [])

@@ -50,6 +50,14 @@ struct DirectStatement {
             }
         }
 
+        mutating func blob(_ value: [UInt8]) {
+            defer { index += 1 }
+            _ = value.withUnsafeBytes { bytes in
+                sqlite3_bind_blob(handle, index, bytes.baseAddress ?? UnsafeRawPointer(Self.emptyText), Int32(bytes.count),
+                                  Self.transient)
+            }
+        }
+
         mutating func integer(_ value: Int64?) {
             defer { index += 1 }
             if let value { sqlite3_bind_int64(handle, index, value) } else { sqlite3_bind_null(handle, index) }

@@ -6,6 +6,8 @@ extension DispatcherStore {
     func commit(_ batch: PendingWrites) throws {
         try writer.write { db in
             for node in batch.nodes.values { try node.upsert(db) }
+            // Before the updates: a job's rows exist before anything changes them.
+            try Self.insertExecutions(batch.newExecutions, db)
             // The hot path of a large fan-in: one cached statement, values bound directly
             // (GRDB's record API encodes each row into a dictionary first: 20 µs -> ~5 µs -> ~1 µs).
             let update = try DirectStatement(db, sql: """
@@ -31,7 +33,7 @@ extension DispatcherStore {
                 try insertChunk.execute(arguments: [chunk.job, chunk.node, chunk.seq, chunk.stream, chunk.data])
             }
             for (job, finishedAt) in batch.finishedJobs {
-                try db.execute(sql: "UPDATE job SET finishedAt = ? WHERE id = ?", arguments: [finishedAt, job])
+                try db.execute(sql: "UPDATE job SET finishedAt = ?, nodes = NULL WHERE id = ?", arguments: [finishedAt, job])
             }
         }
     }

@@ -69,6 +69,12 @@ public final class DispatcherStore: Sendable {
                 table.primaryKey(["job", "node", "seq"])
             }
         }
+        migrator.registerMigration("v2: a job's expected nodes") { db in
+            // The expected node ids, NUL-separated, written with the job before it is
+            // published; its execution rows follow in the next commit (see `recordJob`).
+            // Cleared when the job finishes.
+            try db.alter(table: "job") { table in table.add(column: "nodes", .blob) }
+        }
         return migrator
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import ShoalCore
 
@@ -29,6 +30,8 @@ struct NodeRecord: Codable, FetchableRecord, PersistableRecord, Sendable {
 /// A row of `job`.
 struct JobRecord: Codable, FetchableRecord, PersistableRecord, Sendable {
     static let databaseTableName = "job"
+    /// `nodes` (the expected list, up to hundreds of KiB) is read only by recovery.
+    static var databaseSelection: [any SQLSelectable] { [.allColumns(excluding: ["nodes"])] }
     enum Columns {
         static let createdAt = Column(CodingKeys.createdAt)
         static let finishedAt = Column(CodingKeys.finishedAt)
@@ -73,4 +76,23 @@ struct OutputChunkRecord: Codable, FetchableRecord, PersistableRecord, Sendable 
     var seq: Int64
     var stream: String
     var data: String
+}
+
+/// `job.nodes`: a job's expected node ids, NUL-separated (a node id never holds a NUL:
+/// `TopicTree.isValidLevel`).
+enum ExpectedNodes {
+    static func encode(_ nodes: [String]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(nodes.reduce(0) { $0 + $1.utf8.count + 1 })
+        for (index, node) in nodes.enumerated() {
+            if index > 0 { bytes.append(0) }
+            bytes.append(contentsOf: node.utf8)
+        }
+        return bytes
+    }
+
+    static func decode(_ bytes: Data) -> [String] {
+        guard !bytes.isEmpty else { return [] }
+        return bytes.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+    }
 }
