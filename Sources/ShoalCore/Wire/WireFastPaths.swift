@@ -1,12 +1,12 @@
 // The hand-written encodings of the messages that travel once per node: execution reports
-// (every node, every job), heartbeats (every node, every few seconds) and the job events
-// that announce them. Each writes the same JSON as its synthesized `Codable` conformance,
-// keys in sorted order; WireTests checks both ways against `JSONEncoder`/`JSONDecoder`.
+// (every node, every job), heartbeats (every node, every few seconds), job messages (one
+// per cell, listing its nodes) and the job events that announce reports. Each writes the
+// same JSON as its `Codable` conformance, keys in sorted order; WireFastPathTests checks
+// both ways against `JSONEncoder`/`JSONDecoder`.
 
 extension ExecutionStatusMessage: WireWritable, WireReadable {
     public func wireBytes() -> [UInt8] {
-        var writer = WireWriter(capacity: 192 + (stdout?.utf8.count ?? 0) + (stderr?.utf8.count ?? 0))
-        writer.object { w in
+        WireWriter.object(capacity: 192 + (stdout?.utf8.count ?? 0) + (stderr?.utf8.count ?? 0)) { w in
             w.member("at", at)
             w.member("chunks", chunks)
             w.member("exitCode", exitCode)
@@ -20,7 +20,6 @@ extension ExecutionStatusMessage: WireWritable, WireReadable {
             w.member("stdout", stdout)
             w.member("v", v)
         }
-        return writer.bytes
     }
 
     public static func read(_ payload: [UInt8]) -> ExecutionStatusMessage? {
@@ -54,8 +53,7 @@ extension ExecutionStatusMessage: WireWritable, WireReadable {
 
 extension HeartbeatMessage: WireWritable, WireReadable {
     public func wireBytes() -> [UInt8] {
-        var writer = WireWriter(capacity: 128)
-        writer.object { w in
+        WireWriter.object(capacity: 128) { w in
             w.member("load1", load1)
             w.member("node", node)
             w.member("running", running)
@@ -64,7 +62,6 @@ extension HeartbeatMessage: WireWritable, WireReadable {
             w.member("uptime", uptime)
             w.member("v", v)
         }
-        return writer.bytes
     }
 
     public static func read(_ payload: [UInt8]) -> HeartbeatMessage? {
@@ -90,38 +87,32 @@ extension HeartbeatMessage: WireWritable, WireReadable {
 
 extension ExecutionView: WireWritable {
     public func wireBytes() -> [UInt8] {
-        var writer = WireWriter(capacity: 256)
-        write(to: &writer)
-        return writer.bytes
+        WireWriter.object(capacity: 256) { w in write(members: &w) }
     }
 
-    func write(to writer: inout WireWriter) {
-        writer.object { w in
-            w.member("exitCode", exitCode)
-            w.member("finishedAt", finishedAt)
-            w.member("job", job)
-            w.member("node", node)
-            w.member("nodeOnline", nodeOnline)
-            w.member("reason", reason)
-            w.member("startedAt", startedAt)
-            w.member("state", state.rawValue)
-            w.member("stderr", stderr)
-            w.member("stdout", stdout)
-        }
+    func write(members w: inout WireWriter) {
+        w.member("exitCode", exitCode)
+        w.member("finishedAt", finishedAt)
+        w.member("job", job)
+        w.member("node", node)
+        w.member("nodeOnline", nodeOnline)
+        w.member("reason", reason)
+        w.member("startedAt", startedAt)
+        w.member("state", state.rawValue)
+        w.member("stderr", stderr)
+        w.member("stdout", stdout)
     }
 }
 
 extension JobEvent: WireWritable {
     public func wireBytes() -> [UInt8] {
-        var writer = WireWriter(capacity: 64 + 200 * executions.count)
-        writer.object { w in
+        WireWriter.object(capacity: 64 + 200 * executions.count) { w in
             w.key("executions")
-            w.array(executions) { w, execution in execution.write(to: &w) }
+            w.array(executions) { w, execution in w.object { execution.write(members: &$0) } }
             w.member("finishedAt", finishedAt)
             w.member("job", job)
             w.member("v", v)
         }
-        return writer.bytes
     }
 }
 
@@ -130,8 +121,7 @@ extension JobMessage: WireWritable {
     /// nodes `JSONEncoder` took about 10 ms of the time between a submission and its
     /// publication.
     public func wireBytes() -> [UInt8] {
-        var writer = WireWriter(capacity: 512 + nodes.reduce(0) { $0 + $1.utf8.count + 3 })
-        writer.object { w in
+        WireWriter.object(capacity: 512 + nodes.reduce(0) { $0 + $1.utf8.count + 3 }) { w in
             w.member("createdAt", createdAt)
             w.member("deadline", deadline)
             w.member("id", id)
@@ -154,6 +144,5 @@ extension JobMessage: WireWritable {
             w.member("timeout", timeout)
             w.member("v", v)
         }
-        return writer.bytes
     }
 }

@@ -243,16 +243,6 @@ extension WireReader.Value {
         }
     }
 
-    func store(into field: inout Bool?) -> Bool {
-        switch self {
-        case .null: return true
-        case .bool(let value) where field == nil:
-            field = value
-            return true
-        default: return false
-        }
-    }
-
     func store<Enumeration: RawRepresentable>(into field: inout Enumeration?) -> Bool
     where Enumeration.RawValue == String {
         switch self {

@@ -15,6 +15,13 @@ struct WireWriter {
         bytes.reserveCapacity(capacity)
     }
 
+    /// The bytes of one object; `capacity` is a guess at their count.
+    static func object(capacity: Int, _ members: (inout WireWriter) -> Void) -> [UInt8] {
+        var writer = WireWriter(capacity: capacity)
+        writer.object(members)
+        return writer.bytes
+    }
+
     mutating func object(_ members: (inout WireWriter) -> Void) {
         bytes.append(UInt8(ascii: "{"))
         let outer = atFirstMember

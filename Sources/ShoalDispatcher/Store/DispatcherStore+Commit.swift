@@ -32,9 +32,7 @@ extension DispatcherStore {
             for chunk in batch.chunks {
                 try insertChunk.execute(arguments: [chunk.job, chunk.node, chunk.seq, chunk.stream, chunk.data])
             }
-            for (job, finishedAt) in batch.finishedJobs {
-                try db.execute(sql: "UPDATE job SET finishedAt = ?, nodes = NULL WHERE id = ?", arguments: [finishedAt, job])
-            }
+            try Self.markFinished(batch.finishedJobs, db)
         }
     }
 }

@@ -37,6 +37,13 @@ extension DispatcherStore {
         }
     }
 
+    /// Stamps jobs finished; their expected-node lists are no longer needed.
+    static func markFinished(_ jobs: [(String, Double)], _ db: Database) throws {
+        for (job, finishedAt) in jobs {
+            try db.execute(sql: "UPDATE job SET finishedAt = ?, nodes = NULL WHERE id = ?", arguments: [finishedAt, job])
+        }
+    }
+
     /// New execution rows; one that exists already is left as it is.
     static func insertExecutions(_ executions: [ExecutionRecord], _ db: Database) throws {
         guard !executions.isEmpty else { return }
@@ -72,9 +79,7 @@ extension DispatcherStore {
     func saveExecutions(_ executions: [ExecutionRecord], finishing jobs: [(String, Double)] = []) throws {
         try writer.write { db in
             for execution in executions { try execution.update(db) }
-            for (job, finishedAt) in jobs {
-                try db.execute(sql: "UPDATE job SET finishedAt = ?, nodes = NULL WHERE id = ?", arguments: [finishedAt, job])
-            }
+            try Self.markFinished(jobs, db)
         }
     }
 
