@@ -8,8 +8,7 @@ public func withMosquitto<Result>(
     _ body: (MosquittoBroker) async throws -> Result
 ) async throws -> Result {
     try await withTemporaryDirectory("shoal-broker") { directory in
-        let broker = try await MosquittoBroker.start(
-            .init(port: try LocalPort.free(), directory: directory), logger: testLogger("broker"))
+        let broker = try await startOnAFreePort(directory: directory)
         do {
             let result = try await body(broker)
             await broker.stop()
@@ -17,6 +16,20 @@ public func withMosquitto<Result>(
         } catch {
             await broker.stop()
             throw error
+        }
+    }
+}
+
+/// A port found free can be taken by another test's process before mosquitto binds it:
+/// then a fresh port is tried (3 attempts).
+private func startOnAFreePort(directory: String) async throws -> MosquittoBroker {
+    var attempt = 1
+    while true {
+        do {
+            return try await MosquittoBroker.start(
+                .init(port: try LocalPort.free(), directory: directory), logger: testLogger("broker"))
+        } catch let error as MosquittoBroker.StartError where attempt < 3 && error.description.contains("Address already in use") {
+            attempt += 1
         }
     }
 }
