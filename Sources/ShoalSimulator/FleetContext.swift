@@ -61,64 +61,73 @@ final class FleetContext {
         return StableHash.unit(StableHash.mix(hash)) < configuration.failRate
     }
 
+    /// A decoded job with its node list as a set, so that each of a cell's agents finds
+    /// itself in it without scanning hundreds of ids.
+    struct PreparedJob {
+        let job: JobMessage
+        let nodes: Set<String>
+    }
+
     /// Decodes a delivered job. Thousands of agents of one cell receive the same payload;
     /// decoding it once per process instead of once per agent is what lets one core play
     /// 5,000 machines (each real agent decodes its own copy, on its own machine). Every agent
     /// still takes its own decision on the decoded job. nil (logged once) if malformed.
-    func decodeJob(_ payload: [UInt8], topic: String) -> JobMessage? {
+    func decodeJob(_ payload: UnsafeRawBufferPointer, topic: String) -> PreparedJob? {
         if let cached = jobs.lookup(payload) { return cached }
-        var job: JobMessage?
+        let bytes = [UInt8](payload)
+        var prepared: PreparedJob?
         do {
-            let decoded = try Wire.decode(JobMessage.self, from: payload)
+            let decoded = try Wire.decode(JobMessage.self, from: bytes)
             guard JobID.isValid(decoded.id) else { throw WireError(description: "invalid job id") }
-            job = decoded
+            prepared = PreparedJob(job: decoded, nodes: Set(decoded.nodes))
         } catch {
             logger.warning("Dropped a malformed job message", metadata: ["topic": "\(topic)", "error": "\(error)"])
         }
-        jobs.store(payload, job)
-        return job
+        jobs.store(bytes, prepared)
+        return prepared
     }
 }
 
 /// The last few distinct job payloads and what they decoded to.
+///
+/// Looked up with libmosquitto's buffer as it is: copying each delivery's kilobytes only to
+/// find it is a job already decoded cost more than the lookup.
 private struct JobCache {
-    /// A payload as a dictionary key. Hashing every byte of a large job (its `nodes` list)
-    /// for each of thousands of deliveries would cost more than the cache saves: the hash
-    /// covers the length and both ends only, and equality compares everything.
-    private struct Key: Hashable {
+    /// A payload's identity. Hashing every byte of a large job (its `nodes` list) for each
+    /// of thousands of deliveries would cost more than the cache saves: the hash covers the
+    /// length and both ends only, and a hit is then confirmed by comparing every byte.
+    private static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        guard bytes.count > 256 else { return StableHash.fnv1a(bytes, seed: UInt64(bytes.count)) }
+        return StableHash.fnv1a(bytes.suffix(128), seed: StableHash.fnv1a(bytes.prefix(128), seed: UInt64(bytes.count)))
+    }
+
+    private struct Entry {
         let bytes: [UInt8]
-        let hash: UInt64
-
-        init(_ bytes: [UInt8]) {
-            self.bytes = bytes
-            let ends = bytes.count <= 256 ? bytes[...] : bytes.prefix(128) + bytes.suffix(128)
-            hash = StableHash.fnv1a(ends, seed: UInt64(bytes.count))
-        }
-
-        func hash(into hasher: inout Hasher) { hasher.combine(hash) }
-
-        static func == (lhs: Key, rhs: Key) -> Bool {
-            guard lhs.hash == rhs.hash, lhs.bytes.count == rhs.bytes.count else { return false }
-            guard !lhs.bytes.isEmpty else { return true }
-            return lhs.bytes.withUnsafeBytes { left in
-                rhs.bytes.withUnsafeBytes { right in memcmp(left.baseAddress!, right.baseAddress!, left.count) == 0 }
-            }
-        }
+        let job: FleetContext.PreparedJob?
     }
 
     private static let capacity = 64
-    private var entries: [Key: JobMessage?] = [:]
-    private var order: [Key] = []
+    private var entries: [UInt64: [Entry]] = [:]
+    private var order: [(hash: UInt64, bytes: [UInt8])] = []
 
-    func lookup(_ payload: [UInt8]) -> JobMessage?? {
-        entries[Key(payload)]
+    func lookup(_ payload: UnsafeRawBufferPointer) -> FleetContext.PreparedJob?? {
+        guard let candidates = entries[Self.hash(payload)] else { return nil }
+        for entry in candidates where entry.bytes.count == payload.count {
+            let same = entry.bytes.withUnsafeBytes { stored in
+                payload.isEmpty || memcmp(stored.baseAddress!, payload.baseAddress!, payload.count) == 0
+            }
+            if same { return .some(entry.job) }
+        }
+        return nil
     }
 
-    mutating func store(_ payload: [UInt8], _ job: JobMessage?) {
-        let key = Key(payload)
-        if entries.updateValue(job, forKey: key) == nil { order.append(key) }
-        if order.count > Self.capacity {
-            entries[order.removeFirst()] = nil
-        }
+    mutating func store(_ bytes: [UInt8], _ job: FleetContext.PreparedJob?) {
+        let hash = bytes.withUnsafeBytes { Self.hash($0) }
+        entries[hash, default: []].append(Entry(bytes: bytes, job: job))
+        order.append((hash, bytes))
+        guard order.count > Self.capacity else { return }
+        let oldest = order.removeFirst()
+        entries[oldest.hash]?.removeAll { $0.bytes == oldest.bytes }
+        if entries[oldest.hash]?.isEmpty == true { entries[oldest.hash] = nil }
     }
 }

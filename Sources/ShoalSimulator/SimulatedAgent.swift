@@ -113,11 +113,20 @@ final class SimulatedAgent: MQTTSwarmHandler {
 
     // MARK: Messages
 
-    func swarmClient(_ client: SwarmClient, didReceive message: MQTTMessage) {
-        switch topics.route(message.topic) {
+    /// Jobs are looked up in the fleet's cache straight from libmosquitto's buffer; the
+    /// rest is rare enough to copy.
+    func swarmClient(_ client: SwarmClient, didReceive view: MQTTMessageView) {
+        switch topics.route(view.topic) {
         case .cellJob, .nodeJob:
-            guard let job = fleet.decodeJob(message.payload, topic: message.topic) else { return }
+            guard let job = fleet.decodeJob(view.payload, topic: view.topic) else { return }
             handle(job, client: client)
+        case let route:
+            receive(view.copy(), route: route, client: client)
+        }
+    }
+
+    private func receive(_ message: MQTTMessage, route: TopicTree.Route?, client: SwarmClient) {
+        switch route {
         case .nodeControl:
             guard let control = try? Wire.decode(ControlMessage.self, from: message.payload) else {
                 fleet.logger.warning("Dropped a malformed control message", metadata: ["topic": "\(message.topic)"])
@@ -136,9 +145,11 @@ final class SimulatedAgent: MQTTSwarmHandler {
         }
     }
 
-    private func handle(_ job: JobMessage, client: SwarmClient) {
+    private func handle(_ prepared: FleetContext.PreparedJob, client: SwarmClient) {
+        let job = prepared.job
         let admission = JobAdmission.decide(
-            job, node: node, labels: labels, now: now(), skewAllowance: fleet.configuration.clockSkewAllowance,
+            job, listed: prepared.nodes.contains(node), labels: labels, now: now(),
+            skewAllowance: fleet.configuration.clockSkewAllowance,
             alreadyClaimed: { !claimed.insert(job.id).inserted })
         switch admission {
         case .notForThisNode, .duplicate:

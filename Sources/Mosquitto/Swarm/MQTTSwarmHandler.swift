@@ -11,6 +11,9 @@ public protocol MQTTSwarmHandler: AnyObject {
     /// A connection that had been accepted is gone. The swarm reconnects by itself (with
     /// backoff) unless it is shutting down.
     func swarmClientDidDisconnect(_ client: SwarmClient, reason: Int32)
+    /// A message on one of this client's subscriptions, in libmosquitto's buffer. The
+    /// default copies it and calls `swarmClient(_:didReceive:)` with the copy.
+    func swarmClient(_ client: SwarmClient, didReceive view: MQTTMessageView)
     /// A message on one of this client's subscriptions, copied out of libmosquitto's buffer.
     func swarmClient(_ client: SwarmClient, didReceive message: MQTTMessage)
     /// A publish completed: PUBACK for QoS 1, written to the socket for QoS 0.
@@ -26,6 +29,9 @@ public protocol MQTTSwarmHandler: AnyObject {
 extension MQTTSwarmHandler {
     public func swarmClientDidConnect(_ client: SwarmClient, sessionPresent: Bool) {}
     public func swarmClientDidDisconnect(_ client: SwarmClient, reason: Int32) {}
+    public func swarmClient(_ client: SwarmClient, didReceive view: MQTTMessageView) {
+        swarmClient(client, didReceive: view.copy())
+    }
     public func swarmClient(_ client: SwarmClient, didReceive message: MQTTMessage) {}
     public func swarmClient(_ client: SwarmClient, didPublish messageID: Int32) {}
     public func swarmClient(_ client: SwarmClient, didSubscribe messageID: Int32) {}

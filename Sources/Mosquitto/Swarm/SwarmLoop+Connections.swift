@@ -25,7 +25,7 @@ extension SwarmLoop {
         mosquitto_message_v5_callback_set(handle) { _, userdata, message, properties in
             guard let message else { return }
             let client = SwarmClient.from(userdata)
-            client.handler?.swarmClient(client, didReceive: MQTTMessage(copying: message.pointee, properties: properties))
+            client.handler?.swarmClient(client, didReceive: MQTTMessageView(message, properties: properties))
         }
         mosquitto_publish_v5_callback_set(handle) { _, userdata, mid, _, _ in
             let client = SwarmClient.from(userdata)

@@ -17,7 +17,17 @@ public enum JobAdmission: Sendable, Equatable {
         _ job: JobMessage, node: String, labels: [String: String], now: Double, skewAllowance: Double,
         alreadyClaimed: () throws -> Bool
     ) rethrows -> JobAdmission {
-        guard job.nodes.contains(node) else { return .notForThisNode }
+        try decide(job, listed: job.nodes.contains(node), labels: labels, now: now, skewAllowance: skewAllowance,
+                   alreadyClaimed: alreadyClaimed)
+    }
+
+    /// The same decision, for a caller that already knows whether the node is in
+    /// `job.nodes` (the simulator asks a set once per delivery instead of scanning the list).
+    public static func decide(
+        _ job: JobMessage, listed: Bool, labels: [String: String], now: Double, skewAllowance: Double,
+        alreadyClaimed: () throws -> Bool
+    ) rethrows -> JobAdmission {
+        guard listed else { return .notForThisNode }
         guard try !alreadyClaimed() else { return .duplicate }
         if now > job.deadline + skewAllowance { return .reject("deadline passed before the node received the job") }
         guard job.selector.matches(labels) else {
