@@ -57,23 +57,34 @@ extension DispatchEngine {
         let job = JobRecord(id: id, selector: selector.text, task: request.task, timeout: request.timeout,
                             deadline: time + request.deadlineIn, createdAt: time, expected: plan.expected.count,
                             finishedAt: plan.expected.isEmpty ? time : nil)
+        // Durable before anything is published: the job with its expected nodes, one row.
+        // Its `queued` execution rows go into this batch's commit (`recordJob` says why).
+        try store.recordJob(job, expectedNodes: plan.expected)
+        var publishing: (any Error)?
+        do {
+            for publication in plan.publications {
+                let message = JobMessage(id: id, selector: selector, task: request.task, timeout: request.timeout,
+                                         deadline: job.deadline, nodes: publication.nodes, createdAt: time)
+                let topic = switch publication.target {
+                case .cell(let cell): topics.cellJob(cell)
+                case .node(let node): topics.nodeJob(node)
+                }
+                try client.publish(topic, Wire.encode(message), qos: 1)
+            }
+        } catch {
+            publishing = error
+        }
+        // Reports cannot be applied before this returns (one loop), so the job's in-memory
+        // state can follow its publication.
         let executions = plan.expected.map {
             ExecutionRecord(job: id, node: $0, state: .queued, updatedAt: time)
         }
-        try store.createJob(job, executions: executions)
+        pending.newExecutions += executions
         if !plan.expected.isEmpty {
             active[id] = ActiveJob(record: job, executions: Dictionary(uniqueKeysWithValues: executions.map { ($0.node, $0) }),
                                    unfinished: executions.count)
         }
-        for publication in plan.publications {
-            let message = JobMessage(id: id, selector: selector, task: request.task, timeout: request.timeout,
-                                     deadline: job.deadline, nodes: publication.nodes, createdAt: time)
-            let topic = switch publication.target {
-            case .cell(let cell): topics.cellJob(cell)
-            case .node(let node): topics.nodeJob(node)
-            }
-            try client.publish(topic, Wire.encode(message), qos: 1)
-        }
+        if let publishing { throw publishing }
         logger.debug("Job submitted", metadata: ["job.id": "\(id)", "job.expected": "\(plan.expected.count)",
                                                  "job.publications": "\(plan.publications.count)"])
         let reported = request.summary ? executions.filter { nodes[$0.node]?.online != true } : executions

@@ -16,6 +16,7 @@ extension DispatchEngine {
                 lastSeen: time, clockOffset: birth.sentAt - time)
             if nodes[node]?.labels != record.labels { plannerCandidates = nil }
             nodes[node] = record
+            watchSilence(of: record)
             pending.save(record, announce: true)
         } catch {
             reject("a birth message", error, topic: topics.birth(node))
@@ -70,6 +71,7 @@ extension DispatchEngine {
         } else if cameBack, let record = nodes[node] {
             // Heartbeats update memory only; the row is written when the node's state changes,
             // which keeps thousands of heartbeats a second off the disk.
+            watchSilence(of: record)
             pending.save(record, announce: true)
         }
     }
@@ -158,6 +160,9 @@ extension DispatchEngine {
             record.lastSeen = time
             record.online = true
         }
-        if cameBack, let record = nodes[node] { pending.save(record, announce: true) }
+        if cameBack, let record = nodes[node] {
+            watchSilence(of: record)
+            pending.save(record, announce: true)
+        }
     }
 }

@@ -5,18 +5,41 @@ import ShoalCore
 extension DispatchEngine {
     func tick() {
         let time = now()
-        var silent: [NodeRecord] = []
-        for (id, var node) in nodes where node.online && time - node.lastSeen > node.heartbeatInterval * missedHeartbeats + 1 {
-            node.online = false
-            nodes[id] = node
-            silent.append(node)
-        }
-        for node in silent { pending.save(node, announce: true) }
+        if time > silenceCheckDue { markSilentNodesOffline(at: time) }
         for (id, job) in active where job.record.deadline <= time {
             expire(id, at: time)
         }
         for (id, job) in active {
             abandonLost(id, job: job, at: time)
+        }
+    }
+
+    /// When a node that stays silent must be called offline.
+    func silenceDeadline(of node: NodeRecord) -> Double {
+        node.lastSeen + node.heartbeatInterval * missedHeartbeats + 1
+    }
+
+    /// A node is online again (or anew): its silence deadline may come before the others'.
+    func watchSilence(of node: NodeRecord) {
+        silenceCheckDue = min(silenceCheckDue, silenceDeadline(of: node))
+    }
+
+    /// Scans the registry only when the earliest deadline has passed: heartbeats only push
+    /// deadlines later, so at 10,000 nodes this is one scan every few intervals instead of
+    /// one per tick (each copied every record).
+    private func markSilentNodesOffline(at time: Double) {
+        var silent: [String] = []
+        var next = Double.infinity
+        for (id, node) in nodes where node.online {
+            let deadline = silenceDeadline(of: node)
+            if time > deadline { silent.append(id) } else { next = min(next, deadline) }
+        }
+        silenceCheckDue = next
+        for id in silent {
+            guard var node = nodes[id] else { continue }
+            node.online = false
+            nodes[id] = node
+            pending.save(node, announce: true)
         }
     }
 

@@ -31,6 +31,8 @@ final class DispatchEngine {
     var finishedOutput: [ExecutionKey: (stdout: String, stderr: String)] = [:]
     /// What the current batch changed; committed by `flush()`.
     var pending = PendingWrites()
+    /// No online node can go silent before this time (see `tick()`); 0 checks at once.
+    var silenceCheckDue: Double = 0
 
     /// A class, not a struct: a job of 10,000 executions is changed in place by every
     /// report; a struct taken out of `active` and put back would copy its dictionaries each

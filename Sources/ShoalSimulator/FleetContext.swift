@@ -61,11 +61,12 @@ final class FleetContext {
         return StableHash.unit(StableHash.mix(hash)) < configuration.failRate
     }
 
-    /// A decoded job with its node list as a set, so that each of a cell's agents finds
-    /// itself in it without scanning hundreds of ids.
+    /// A decoded job with what every agent of the cell would work out alike: its node list
+    /// as a set (found in without scanning hundreds of ids) and its synthetic outcome.
     struct PreparedJob {
         let job: JobMessage
         let nodes: Set<String>
+        let outcome: SyntheticTask
     }
 
     /// Decodes a delivered job. Thousands of agents of one cell receive the same payload;
@@ -79,7 +80,8 @@ final class FleetContext {
         do {
             let decoded = try Wire.decode(JobMessage.self, from: bytes)
             guard JobID.isValid(decoded.id) else { throw WireError(description: "invalid job id") }
-            prepared = PreparedJob(job: decoded, nodes: Set(decoded.nodes))
+            prepared = PreparedJob(job: decoded, nodes: Set(decoded.nodes),
+                                   outcome: SyntheticTask.interpret(decoded.task, taskTime: configuration.taskTime))
         } catch {
             logger.warning("Dropped a malformed job message", metadata: ["topic": "\(topic)", "error": "\(error)"])
         }
@@ -96,9 +98,16 @@ private struct JobCache {
     /// A payload's identity. Hashing every byte of a large job (its `nodes` list) for each
     /// of thousands of deliveries would cost more than the cache saves: the hash covers the
     /// length and both ends only, and a hit is then confirmed by comparing every byte.
-    private static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        guard bytes.count > 256 else { return StableHash.fnv1a(bytes, seed: UInt64(bytes.count)) }
-        return StableHash.fnv1a(bytes.suffix(128), seed: StableHash.fnv1a(bytes.prefix(128), seed: UInt64(bytes.count)))
+    private static func hash(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var hasher = Hasher()
+        hasher.combine(bytes.count)
+        if bytes.count <= 256 {
+            hasher.combine(bytes: bytes)
+        } else {
+            hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: bytes.prefix(128)))
+            hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: bytes.suffix(128)))
+        }
+        return hasher.finalize()
     }
 
     private struct Entry {
@@ -107,8 +116,8 @@ private struct JobCache {
     }
 
     private static let capacity = 64
-    private var entries: [UInt64: [Entry]] = [:]
-    private var order: [(hash: UInt64, bytes: [UInt8])] = []
+    private var entries: [Int: [Entry]] = [:]
+    private var order: [(hash: Int, bytes: [UInt8])] = []
 
     func lookup(_ payload: UnsafeRawBufferPointer) -> FleetContext.PreparedJob?? {
         guard let candidates = entries[Self.hash(payload)] else { return nil }

@@ -158,16 +158,16 @@ final class SimulatedAgent: MQTTSwarmHandler {
             report(.init(job: job.id, node: node, seq: ExecutionReporting.acceptedSeq, state: .rejected, reason: reason,
                          at: now()), client)
         case .run:
-            run(job, client: client)
+            run(job, outcome: prepared.outcome, client: client)
         }
     }
 
     /// `ExecutionReporting`'s two shapes, as the agent's executor uses them: a task that ends
     /// within the quick window with small output gets one terminal report carrying it;
     /// anything longer reports `running` at once, then its output chunks and the terminal state.
-    private func run(_ job: JobMessage, client: SwarmClient) {
+    private func run(_ job: JobMessage, outcome: SyntheticTask, client: SwarmClient) {
         let startedAt = now()
-        var outcome = SyntheticTask.interpret(job.task, taskTime: fleet.configuration.taskTime)
+        var outcome = outcome
         if outcome.exitCode == 0, fleet.fails(job: job.id, node: node) { outcome.exitCode = 1 }
         let timedOut = outcome.duration > job.timeout
         let ending = Ending(outcome: outcome, timedOut: timedOut, startedAt: startedAt, timeout: job.timeout)
