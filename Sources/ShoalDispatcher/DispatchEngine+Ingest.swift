@@ -112,7 +112,8 @@ extension DispatchEngine {
         entry.executions[node] = execution
         pending.save(execution)
         // A quick job's output travels inside its terminal report: store it as chunks 1-2.
-        if status.stdout != nil || status.stderr != nil {
+        // (Most reports carry none, or empty strings: nothing to collect then.)
+        if status.stdout?.isEmpty == false || status.stderr?.isEmpty == false {
             var collected = entry.output[node] ?? CollectedOutput()
             for (seq, stream, text) in [(UInt32(1), OutputChannel.stdout, status.stdout), (2, .stderr, status.stderr)] {
                 guard let text, !text.isEmpty, collected.seen.insert(seq).inserted else { continue }
