@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import ShoalCore
 import ShoalTestSupport
 import Testing
@@ -98,6 +99,34 @@ import Testing
             let recent = try store.recentJobs(limit: 3)
             #expect(recent.map(\.0.id) == ["j4", "j3", "j2"])
             #expect(recent.first?.1 == ["queued": 1])
+        }
+    }
+
+    @Test func executionsWrittenBeforeV3SurviveItsMigration() async throws {
+        try await withTemporaryDirectory("shoal-store") { directory in
+            let path = directory + "/shoal.db"
+            let old = try DatabaseQueue(path: path)
+            try DispatcherStore.migrator.migrate(old, upTo: "v2: a job's expected nodes")
+            try old.write { db in
+                try Self.job("j1", expected: 2).insert(db)
+                try ExecutionRecord(job: "j1", node: "a", state: .queued, updatedAt: 1).insert(db)
+                var done = ExecutionRecord(job: "j1", node: "b", state: .failed, updatedAt: 2)
+                done.exitCode = 3
+                done.reason = "exit 3"
+                try done.insert(db)
+            }
+            try old.close()
+
+            let store = try DispatcherStore(path: path)
+            let executions = try store.executions(of: "j1")
+            #expect(executions.map(\.node) == ["a", "b"])
+            #expect(executions.last?.exitCode == 3)
+            #expect(executions.last?.reason == "exit 3")
+            #expect(try store.counts(of: "j1") == ["queued": 1, "failed": 1])
+            let schema = try store.writer.read { db in
+                try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'execution'")
+            }
+            #expect(schema?.contains("WITHOUT ROWID") == true)
         }
     }
 
