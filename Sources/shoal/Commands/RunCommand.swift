@@ -67,7 +67,8 @@ struct Run: AsyncParsableCommand {
         let detach = detach
         let started = Date()
         let detail = try await CLIRuntime.withClient(connection) { client -> JobDetail? in
-            try await client.follow(job: id)
+            // Following before submitting, so that no event is missed; a detached run follows nothing.
+            if !detach { try await client.follow(job: id) }
             let submitted = try await client.request(.submitJob, request, as: JobDetail.self)
             if submitted.job.expected == 0 || detach { return submitted }
             let progress = RunProgress(expected: submitted.job.expected, offline: submitted.executions.count,
