@@ -22,7 +22,12 @@ public final class Dispatcher: Service, Sendable {
     private enum Input: Sendable {
         case message(MQTTMessage)
         case tick
+        /// The commit window opened by the oldest uncommitted change has passed.
+        case commitDue
     }
+
+    /// Rows that make a batch worth committing without waiting for the window.
+    static let commitRows = 512
 
     public func run() async throws {
         let store = try DispatcherStore(path: configuration.databasePath)
@@ -43,6 +48,7 @@ public final class Dispatcher: Service, Sendable {
         logger.info("Dispatcher running", metadata: ["broker": "\(configuration.broker)", "db": "\(configuration.databasePath)"])
 
         let tick = configuration.tickInterval
+        let window = configuration.commitWindow
         // Events are encoded and published beside the loop; on shutdown what was announced
         // is still sent before the client disconnects.
         async let publishing: Void = events.run()
@@ -50,26 +56,45 @@ public final class Dispatcher: Service, Sendable {
             group.addTask {
                 while (try? await Task.sleep(for: tick)) != nil { inputs.append(.tick) }
             }
-            // Everything that arrived while the previous batch was processed is one batch:
-            // one transaction under load, no added latency when idle. A graceful shutdown ends
-            // the input, and what was already queued is still applied and committed.
+            // Everything that arrived while the previous batch was processed is one batch.
+            // Its changes are committed at once when they finish a job, when they are many,
+            // or when an API request reads them (`answer` commits first); otherwise they wait
+            // up to `commitWindow` for more. During a 10,000-node fan-in the loop keeps up
+            // with reports a few at a time: committing (and announcing) each such batch made
+            // ~1,000 transactions and ~1,000 job events a job.
+            // A graceful shutdown ends the input; what was queued is still applied and committed.
             // (Not `cancelOnGracefulShutdown()`: its merge costs a task switch per batch.)
             let clock = ContinuousClock()
+            var commitArmed = false
             await withGracefulShutdownHandler {
                 for await batch in inputs.batches {
                     let started = clock.now
+                    var due = false
                     for input in batch {
                         switch input {
                         case .message(let message): engine.handle(message)
                         case .tick: engine.tick()
+                        case .commitDue:
+                            commitArmed = false
+                            due = true
                         }
                     }
                     let applied = clock.now
-                    engine.flush()
+                    if due || window == .zero || !engine.pending.finishedJobs.isEmpty
+                        || engine.pending.rowCount >= Self.commitRows {
+                        engine.flush()
+                    } else if !engine.pending.isEmpty && !commitArmed {
+                        commitArmed = true
+                        group.addTask {
+                            try? await Task.sleep(for: window)
+                            inputs.append(.commitDue)
+                        }
+                    }
                     logger.trace("Batch", metadata: [
                         "batch.inputs": "\(batch.count)", "batch.apply": "\(applied - started)",
                         "batch.flush": "\(clock.now - applied)"])
                 }
+                engine.flush()
             } onGracefulShutdown: {
                 inputs.finish()
             }

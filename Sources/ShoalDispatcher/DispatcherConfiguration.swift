@@ -14,10 +14,14 @@ public struct DispatcherConfiguration: Sendable {
     public var tickInterval: Duration
     /// A node is offline after this many heartbeat intervals without a word.
     public var missedHeartbeats: Double
+    /// How long applied reports may wait to be committed (and announced) together. A job's
+    /// end, an API request and a large batch commit at once. Zero commits every batch.
+    public var commitWindow: Duration
 
     public init(broker: BrokerAddress, databasePath: String, topics: TopicTree = TopicTree(),
                 username: String? = nil, password: String? = nil, clientID: String = "shoal-dispatcher",
-                tickInterval: Duration = .milliseconds(500), missedHeartbeats: Double = 3) {
+                tickInterval: Duration = .milliseconds(500), missedHeartbeats: Double = 3,
+                commitWindow: Duration = .milliseconds(10)) {
         self.broker = broker
         self.databasePath = databasePath
         self.topics = topics
@@ -26,5 +30,6 @@ public struct DispatcherConfiguration: Sendable {
         self.clientID = clientID
         self.tickInterval = tickInterval
         self.missedHeartbeats = missedHeartbeats
+        self.commitWindow = commitWindow
     }
 }

@@ -17,6 +17,9 @@ struct PendingWrites {
         nodes.isEmpty && newExecutions.isEmpty && executions.isEmpty && chunks.isEmpty && finishedJobs.isEmpty
     }
 
+    /// Rows this commit would write.
+    var rowCount: Int { nodes.count + newExecutions.count + executions.count + chunks.count }
+
     mutating func save(_ node: NodeRecord, announce: Bool) {
         nodes[node.id] = node
         if announce { nodeEvents.append(node.id) }
