@@ -76,8 +76,9 @@ public final class ShoalProcess: Sendable {
         return try start(id, ["agent"] + arguments, broker: broker, home: home)
     }
 
-    public static func dispatcher(broker: BrokerAddress, home: String) throws -> ShoalProcess {
-        try start("dispatcher", ["dispatcher", "--db", home + "/shoal.db", "--log-level", "debug"], broker: broker, home: home)
+    public static func dispatcher(broker: BrokerAddress, home: String, arguments: [String] = []) throws -> ShoalProcess {
+        try start("dispatcher", ["dispatcher", "--db", home + "/shoal.db", "--log-level", "debug"] + arguments,
+                  broker: broker, home: home)
     }
 
     /// Everything the process wrote to stderr (its log).

@@ -63,12 +63,13 @@ final class Fleet: @unchecked Sendable {
 /// Starts a fleet with the given agents, waits until the dispatcher lists them all
 /// online (from its node events, not by polling), runs `body`, stops everything.
 func withFleet(
-    agents: [String: [String: String]], _ body: (Fleet) async throws -> Void
+    agents: [String: [String: String]], dispatcherArguments: [String] = [], _ body: (Fleet) async throws -> Void
 ) async throws {
     try await withMosquitto { broker in
         try await withTemporaryDirectory("shoal-fleet") { home in
             let fleet = Fleet(broker: broker, home: home,
-                              dispatcher: try ShoalProcess.dispatcher(broker: broker.address, home: home))
+                              dispatcher: try ShoalProcess.dispatcher(broker: broker.address, home: home,
+                                                                      arguments: dispatcherArguments))
             do {
                 try await fleet.waitForDispatcher()
                 for (id, labels) in agents.sorted(by: { $0.key < $1.key }) { try fleet.startAgent(id, labels: labels) }
