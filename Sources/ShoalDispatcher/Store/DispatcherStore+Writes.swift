@@ -3,17 +3,6 @@ import GRDB
 import ShoalCore
 
 extension DispatcherStore {
-    func saveNode(_ node: NodeRecord) throws {
-        try writer.write { db in try node.upsert(db) }
-    }
-
-    func saveNodes(_ nodes: [NodeRecord]) throws {
-        guard !nodes.isEmpty else { return }
-        try writer.write { db in
-            for node in nodes { try node.upsert(db) }
-        }
-    }
-
     /// Records a job with the list of nodes it expects, in one row: what must be durable
     /// before the job is published, and cheap enough to sit between a submission and its
     /// fan-out (10,000 execution rows took 20-30 ms there). The `queued` execution rows
@@ -26,14 +15,6 @@ extension DispatcherStore {
                 row.blob(ExpectedNodes.encode(expectedNodes))
                 row.text(job.id)
             }
-        }
-    }
-
-    /// The job and one `queued` execution per expected node, in one transaction.
-    func createJob(_ job: JobRecord, executions: [ExecutionRecord]) throws {
-        try writer.write { db in
-            try job.insert(db)
-            try Self.insertExecutions(executions, db)
         }
     }
 
@@ -74,17 +55,5 @@ extension DispatcherStore {
             }
             return db.totalChangesCount - before
         }
-    }
-
-    func saveExecutions(_ executions: [ExecutionRecord], finishing jobs: [(String, Double)] = []) throws {
-        try writer.write { db in
-            for execution in executions { try execution.update(db) }
-            try Self.markFinished(jobs, db)
-        }
-    }
-
-    /// Stores a chunk once; a replayed duplicate is ignored.
-    func saveChunk(_ chunk: OutputChunkRecord) throws {
-        try writer.write { db in try chunk.insert(db, onConflict: .ignore) }
     }
 }
