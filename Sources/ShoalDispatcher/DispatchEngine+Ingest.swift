@@ -77,13 +77,12 @@ extension DispatchEngine {
     }
 
     /// Changes a registry entry where it is stored; false when the node is unknown.
+    /// Through the index: `nodes[node]` as an inout `Optional` moves the record out and back
+    /// (retaining and releasing its strings and labels), at every heartbeat and report.
     private func updateNode(_ node: String, _ change: (inout NodeRecord) -> Void) -> Bool {
-        func apply(_ record: inout NodeRecord?) -> Bool {
-            guard record != nil else { return false }
-            change(&record!)
-            return true
-        }
-        return apply(&nodes[node])
+        guard let index = nodes.index(forKey: node) else { return false }
+        change(&nodes.values[index])
+        return true
     }
 
     func ingestStatus(node: String, job: String, payload: [UInt8]) {
