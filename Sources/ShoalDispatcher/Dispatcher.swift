@@ -52,7 +52,9 @@ public final class Dispatcher: Service, Sendable {
         // Events are encoded and published beside the loop; on shutdown what was announced
         // is still sent before the client disconnects.
         async let publishing: Void = events.run()
-        await withTaskGroup(of: Void.self) { group in
+        // Discarding: the commit timers come and go all the time, and a plain task group
+        // would keep every finished one until the dispatcher stops.
+        await withDiscardingTaskGroup { group in
             group.addTask {
                 while (try? await Task.sleep(for: tick)) != nil { inputs.append(.tick) }
             }
