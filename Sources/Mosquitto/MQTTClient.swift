@@ -72,7 +72,8 @@ public final class MQTTClient: Service, Sendable {
 
     private func configure(_ mosq: OpaquePointer) throws(MQTTError) {
         try SessionSetup.apply(to: mosq, username: configuration.username, password: configuration.password,
-                               will: configuration.will, maxInflight: configuration.maxInflight)
+                               will: configuration.will, maxInflight: configuration.maxInflight,
+                               receiveMaximum: configuration.receiveMaximum)
         try MQTTError.check(
             mosquitto_reconnect_delay_set(mosq, configuration.reconnectDelay.min, configuration.reconnectDelay.max, true),
             "set reconnect delay")

@@ -27,12 +27,19 @@ public struct MQTTConfiguration: Sendable {
     public var will: Will?
     public var reconnectDelay: (min: UInt32, max: UInt32)
     public var maxInflight: UInt32
+    /// How many QoS 1 messages the broker may send us before we acknowledge them (MQTT v5
+    /// Receive Maximum); nil keeps libmosquitto's 20. A subscriber that takes in a whole
+    /// fleet's reports needs far more: with 20, every 20 messages wait on a round trip
+    /// through a broker that is busy with thousands of other sockets, and the reports
+    /// arrive in a trickle, then in a flood at the end.
+    public var receiveMaximum: UInt16?
 
     public init(
         host: String = "127.0.0.1", port: Int32 = 1883, clientID: String,
         username: String? = nil, password: String? = nil, keepAlive: Int32 = 30,
         cleanStart: Bool = true, sessionExpiry: UInt32 = 0, will: Will? = nil,
-        reconnectDelay: (min: UInt32, max: UInt32) = (1, 10), maxInflight: UInt32 = 1000
+        reconnectDelay: (min: UInt32, max: UInt32) = (1, 10), maxInflight: UInt32 = 1000,
+        receiveMaximum: UInt16? = nil
     ) {
         self.host = host
         self.port = port
@@ -45,6 +52,7 @@ public struct MQTTConfiguration: Sendable {
         self.will = will
         self.reconnectDelay = reconnectDelay
         self.maxInflight = maxInflight
+        self.receiveMaximum = receiveMaximum
     }
 }
 

@@ -78,15 +78,19 @@ enum Subscription {
 
 enum SessionSetup {
     /// What every Shoal client sets on a new handle: MQTT v5, TCP_NODELAY (small QoS 1
-    /// exchanges otherwise wait on Nagle), credentials, the Will, the in-flight window.
+    /// exchanges otherwise wait on Nagle), credentials, the Will, the in-flight windows.
     static func apply(
         to handle: OpaquePointer, username: String?, password: String?, will: MQTTConfiguration.Will?,
-        maxInflight: UInt32?
+        maxInflight: UInt32?, receiveMaximum: UInt16? = nil
     ) throws(MQTTError) {
         try MQTTError.check(mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5), "set protocol")
         try MQTTError.check(mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, 1), "set TCP_NODELAY")
         if let maxInflight {
             try MQTTError.check(mosquitto_max_inflight_messages_set(handle, maxInflight), "set inflight")
+        }
+        if let receiveMaximum {
+            try MQTTError.check(
+                mosquitto_int_option(handle, MOSQ_OPT_RECEIVE_MAXIMUM, Int32(max(1, receiveMaximum))), "set receive maximum")
         }
         if let username {
             try MQTTError.check(mosquitto_username_pw_set(handle, username, password), "set credentials")

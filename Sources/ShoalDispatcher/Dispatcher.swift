@@ -38,7 +38,9 @@ public final class Dispatcher: Service, Sendable {
             host: configuration.broker.host, port: configuration.broker.port, clientID: configuration.clientID,
             username: configuration.username, password: configuration.password,
             // Persistent: agents' reports made while the dispatcher is down wait at the broker.
-            cleanStart: false, sessionExpiry: 7 * 24 * 3600, maxInflight: 10_000
+            cleanStart: false, sessionExpiry: 7 * 24 * 3600, maxInflight: 10_000,
+            // The whole fleet reports to this one subscriber (see `receiveMaximum`).
+            receiveMaximum: 10_000
         ), delivery: .handler { inputs.append(.message($0)) }, logger: logger)
         let events = EventPublisher(client: client, topics: configuration.topics)
         let engine = try DispatchEngine(store: store, client: client, events: events, topics: configuration.topics,

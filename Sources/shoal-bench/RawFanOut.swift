@@ -35,7 +35,9 @@ enum RawFanOut {
         let tally = ReplyTally()
         let client = try MQTTClient(configuration: MQTTConfiguration(
             host: options.broker.host, port: options.broker.port,
-            clientID: "shoal-bench-fanout-\(getpid())", maxInflight: 65_535),
+            clientID: "shoal-bench-fanout-\(getpid())", maxInflight: 65_535,
+            // As the dispatcher: a window of 20 would throttle the replies.
+            receiveMaximum: 10_000),
             delivery: .handler { tally.count($0.payload) }, logger: logger)
         try await withDeadline(options.timeout, "connecting", onTimeout: { client.abort() }) {
             try await client.start()
