@@ -51,9 +51,9 @@ extension DispatchEngine {
         // Submitting the same id again is a retry: answer with the job as it is.
         if try store.job(id) != nil { return try detail(GetJobRequest(id: id, withOutput: false)) }
 
-        let candidates = plannerCandidates ?? nodes.values.map { .init(id: $0.id, labels: $0.labels) }
-        plannerCandidates = candidates
-        let plan = planner.plan(selector, candidates: candidates)
+        let registry = plannerRegistry ?? FanOutPlanner.Registry(nodes.values.map { .init(id: $0.id, labels: $0.labels) })
+        plannerRegistry = registry
+        let plan = planner.plan(selector, registry: registry)
         let job = JobRecord(id: id, selector: selector.text, task: request.task, timeout: request.timeout,
                             deadline: time + request.deadlineIn, createdAt: time, expected: plan.expected.count,
                             finishedAt: plan.expected.isEmpty ? time : nil)

@@ -14,7 +14,7 @@ extension DispatchEngine {
                 id: node, labels: birth.labels, online: true, version: birth.version, bdSeq: Int64(clamping: birth.bdSeq),
                 heartbeatInterval: max(0.1, birth.heartbeatInterval), firstSeen: nodes[node]?.firstSeen ?? time,
                 lastSeen: time, clockOffset: birth.sentAt - time)
-            if nodes[node]?.labels != record.labels { plannerCandidates = nil }
+            if nodes[node]?.labels != record.labels { plannerRegistry = nil }
             nodes[node] = record
             watchSilence(of: record)
             pending.save(record, announce: true)

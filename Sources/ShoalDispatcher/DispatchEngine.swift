@@ -24,7 +24,7 @@ final class DispatchEngine {
     var nodes: [String: NodeRecord] = [:]
     /// The registry as the planner takes it, kept between jobs; nil after a node is added
     /// or relabelled.
-    var plannerCandidates: [FanOutPlanner.Candidate]?
+    var plannerRegistry: FanOutPlanner.Registry?
     /// Jobs not yet finished, with the current state of each expected node.
     var active: [String: ActiveJob] = [:]
     /// Output of executions finished in the current batch, for their events.

@@ -38,25 +38,61 @@ public struct FanOutPlanner: Sendable {
         self.cellShare = cellShare
     }
 
+    /// The registry as the planner reads it, prepared once per registry change (callers keep
+    /// it between plans): candidates sorted by id, each with the index of its cell, and the
+    /// cells sorted by topic. A plan is then one pass with no hashing and no sorting; at
+    /// 10,000 nodes, grouping and sorting in every plan cost ~8 ms before the first
+    /// publication.
+    public struct Registry: Sendable {
+        let ids: [String]
+        let labels: [[String: String]]
+        let cellOfCandidate: [Int]
+        let cells: [Cell]
+        let cellSizes: [Int]
+
+        public init(_ candidates: [Candidate]) {
+            let sorted = candidates.sorted { $0.id < $1.id }
+            let cells = Set(sorted.map(\.cell)).sorted { $0.description < $1.description }
+            let index = Dictionary(uniqueKeysWithValues: cells.enumerated().map { ($1, $0) })
+            var sizes = [Int](repeating: 0, count: cells.count)
+            var cellOfCandidate: [Int] = []
+            cellOfCandidate.reserveCapacity(sorted.count)
+            for candidate in sorted {
+                let cell = index[candidate.cell]!
+                sizes[cell] += 1
+                cellOfCandidate.append(cell)
+            }
+            ids = sorted.map(\.id)
+            labels = sorted.map(\.labels)
+            self.cellOfCandidate = cellOfCandidate
+            self.cells = cells
+            cellSizes = sizes
+        }
+
+        public var count: Int { ids.count }
+    }
+
     public func plan(_ selector: Selector, candidates: [Candidate]) -> Plan {
-        var cells: [Cell: (members: Int, expected: [String])] = [:]
+        plan(selector, registry: Registry(candidates))
+    }
+
+    public func plan(_ selector: Selector, registry: Registry) -> Plan {
         var expected: [String] = []
-        for candidate in candidates {
-            let matches = selector.matches(candidate.labels)
-            if matches { expected.append(candidate.id) }
-            // One lookup per node: counted as a member, and listed when it matches.
-            cells[candidate.cell, default: (0, [])].members += 1
-            if matches { cells[candidate.cell]!.expected.append(candidate.id) }
+        var expectedByCell = [[String]](repeating: [], count: registry.cells.count)
+        // In id order, so every list comes out sorted.
+        for (position, labels) in registry.labels.enumerated() where selector.matches(labels) {
+            let id = registry.ids[position]
+            expected.append(id)
+            expectedByCell[registry.cellOfCandidate[position]].append(id)
         }
         var publications: [Publication] = []
-        for (cell, entry) in cells.sorted(by: { $0.key.description < $1.key.description }) where !entry.expected.isEmpty {
-            let nodes = entry.expected.sorted()
-            if nodes.count > 1 && Double(nodes.count) / Double(entry.members) >= cellShare {
-                publications.append(Publication(target: .cell(cell), nodes: nodes))
+        for (cell, nodes) in expectedByCell.enumerated() where !nodes.isEmpty {
+            if nodes.count > 1 && Double(nodes.count) / Double(registry.cellSizes[cell]) >= cellShare {
+                publications.append(Publication(target: .cell(registry.cells[cell]), nodes: nodes))
             } else {
                 publications += nodes.map { Publication(target: .node($0), nodes: [$0]) }
             }
         }
-        return Plan(expected: expected.sorted(), publications: publications)
+        return Plan(expected: expected, publications: publications)
     }
 }
