@@ -20,6 +20,16 @@ import Testing
                   createdAt: time, expected: expected, finishedAt: nil)
     }
 
+    @Test func aNewDatabaseFileHasSixteenKiBPages() async throws {
+        try await withTemporaryDirectory("shoal-store") { directory in
+            let store = try DispatcherStore(path: directory + "/shoal.db")
+            let pageSize = try store.writer.read { try Int.fetchOne($0, sql: "PRAGMA page_size") }
+            #expect(pageSize == 16384)
+            let journal = try store.writer.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
+            #expect(journal == "wal")
+        }
+    }
+
     @Test func aJobAndItsExecutionsAreStoredTogether() async throws {
         try await Self.withStores { store in
             let executions = ["a", "b"].map { ExecutionRecord(job: "j1", node: $0, state: .queued, updatedAt: 100) }

@@ -17,6 +17,11 @@ public final class DispatcherStore: Sendable {
         } else {
             var configuration = Configuration()
             configuration.prepareDatabase { db in
+                // Only a new, empty database takes it. A fan-in updates rows all over a job's
+                // part of `execution`, so each commit rewrites most of that part's pages:
+                // 16 KiB pages write the same bytes in a quarter of the calls (a 10,000-node
+                // job: ~2,700 WAL writes instead of ~10,800).
+                try db.execute(sql: "PRAGMA page_size = 16384")
                 // WAL with NORMAL sync: durable across a killed process, one fsync per checkpoint.
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
                 // A 10,000-node job commits ~1,000 small batches, ~10,000 WAL frames of a few
