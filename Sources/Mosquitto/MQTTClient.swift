@@ -24,6 +24,8 @@ public final class MQTTClient: Service, Sendable {
 
     let callbacks: CallbackTarget
     private let handle: MosquittoHandle
+    /// The network thread for `.batches` delivery; nil: libmosquitto's own.
+    private let burstLoop: BurstLoop?
     private let logger: Logger
 
     /// How received messages reach their consumer.
@@ -35,6 +37,11 @@ public final class MQTTClient: Service, Sendable {
         /// it spares a task switch per message. The call must return quickly: while it
         /// runs, the connection is neither read nor written.
         case handler(@Sendable (MQTTMessage) -> Void)
+        /// A call on the network thread for each burst of messages, in arrival order, with
+        /// `messages` left empty: everything that had arrived by the time the thread
+        /// caught up, read without a wait per message (see `BurstLoop`). For a subscriber
+        /// that takes in a fleet's reports; the same rules as `handler` apply.
+        case batches(@Sendable ([MQTTMessage]) -> Void)
     }
 
     public init(configuration: MQTTConfiguration, delivery: MessageDelivery = .stream, logger: Logger) throws(MQTTError) {
@@ -46,10 +53,16 @@ public final class MQTTClient: Service, Sendable {
         self.messages = messages
         self.connectionEvents = events
         let deliver: @Sendable (MQTTMessage) -> Void
+        var burst: (collector: BurstCollector, handler: @Sendable ([MQTTMessage]) -> Void)?
         switch delivery {
         case .stream: deliver = { messageSink.yield($0) }
         case .handler(let handler):
             deliver = handler
+            messageSink.finish()
+        case .batches(let handler):
+            let collector = BurstCollector()
+            deliver = { collector.append($0) }
+            burst = (collector, handler)
             messageSink.finish()
         }
         self.callbacks = CallbackTarget(deliver: deliver, messageSink: messageSink, eventSink: eventSink, logger: logger)
@@ -62,12 +75,28 @@ public final class MQTTClient: Service, Sendable {
         }
         handle = MosquittoHandle(mosq)
         callbacks.handle = handle
+        let callbacks = callbacks
+        burstLoop = burst.map { burst in
+            BurstLoop(handle: MosquittoHandle(mosq), collector: burst.collector, reconnectDelay: configuration.reconnectDelay,
+                      logger: logger, isConnected: { callbacks.isConnected }, deliver: burst.handler)
+        }
         try configure(mosq)
     }
 
     deinit {
-        mosquitto_loop_stop(handle.pointer, true)
+        if let burstLoop {
+            burstLoop.stop { shutDownSocket() }
+        } else {
+            mosquitto_loop_stop(handle.pointer, true)
+        }
         mosquitto_destroy(handle.pointer)
+    }
+
+    /// Closes our side of the connection without DISCONNECT: the broker notices at once and
+    /// publishes the Will, as after a crash; a network loop waiting on the socket wakes.
+    private func shutDownSocket() {
+        let socket = mosquitto_socket(handle.pointer)
+        if socket >= 0 { shutdown(socket, Int32(SHUT_RDWR)) }
     }
 
     private func configure(_ mosq: OpaquePointer) throws(MQTTError) {
@@ -125,26 +154,36 @@ public final class MQTTClient: Service, Sendable {
             try await Task.sleep(for: delay)
             delay = min(delay * 2, .seconds(Int(configuration.reconnectDelay.max)))
         }
-        try MQTTError.check(mosquitto_loop_start(handle.pointer), "start network loop")
+        if let burstLoop {
+            try burstLoop.start()
+        } else {
+            try MQTTError.check(mosquitto_loop_start(handle.pointer), "start network loop")
+        }
         try await callbacks.waitUntilConnected()
     }
 
     /// Sends DISCONNECT (so no Will is published), stops the network thread and ends the
     /// streams. Pending acknowledgement waiters fail with `MQTTError.shutDown`.
     public func stop() {
-        mosquitto_disconnect_v5(handle.pointer, 0, nil)
-        mosquitto_loop_stop(handle.pointer, false)
+        if let burstLoop {
+            burstLoop.stop { mosquitto_disconnect_v5(handle.pointer, 0, nil) }
+        } else {
+            mosquitto_disconnect_v5(handle.pointer, 0, nil)
+            mosquitto_loop_stop(handle.pointer, false)
+        }
         callbacks.finish()
     }
 
     /// Ends the connection without DISCONNECT, so the broker publishes the Will: what a crash
     /// looks like from outside. For tests and for `kill -9`-like behaviour.
     public func abort() {
-        mosquitto_loop_stop(handle.pointer, true)
-        // Stopping the loop leaves the socket open; closing our side makes the broker
-        // notice at once and publish the Will, as it would after a crash.
-        let socket = mosquitto_socket(handle.pointer)
-        if socket >= 0 { shutdown(socket, Int32(SHUT_RDWR)) }
+        if let burstLoop {
+            burstLoop.stop { shutDownSocket() }
+        } else {
+            mosquitto_loop_stop(handle.pointer, true)
+            // Stopping the loop leaves the socket open: close our side.
+            shutDownSocket()
+        }
         callbacks.finish()
     }
 

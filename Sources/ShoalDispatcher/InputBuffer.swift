@@ -30,6 +30,17 @@ final class InputBuffer<Element: Sendable>: Sendable {
         if first { signal.yield() }
     }
 
+    /// Several items at once, in order: one lock, and at most one signal.
+    func append<S: Sequence>(contentsOf elements: S) where S.Element == Element {
+        let first = storage.queue.withLock { queue in
+            guard !queue.finished else { return false }
+            let wasEmpty = queue.items.isEmpty
+            queue.items.append(contentsOf: elements)
+            return wasEmpty && !queue.items.isEmpty
+        }
+        if first { signal.yield() }
+    }
+
     func finish() {
         storage.queue.withLock { $0.finished = true }
         signal.finish()
