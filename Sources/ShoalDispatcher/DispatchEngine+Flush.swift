@@ -17,6 +17,7 @@ extension DispatchEngine {
                 "batch.executions": "\(batch.executions.count)", "error": "\(error)"])
             return
         }
+        uncheckpointed = true
         var announcements: [EventPublisher.Announcement] = []
         for id in batch.nodeEvents {
             if let node = nodes[id] ?? batch.nodes[id] { announcements.append(.node(node.view)) }

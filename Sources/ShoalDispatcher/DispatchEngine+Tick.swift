@@ -12,6 +12,19 @@ extension DispatchEngine {
         for (id, job) in active {
             abandonLost(id, job: job, at: time)
         }
+        if active.isEmpty && uncheckpointed { checkpoint() }
+    }
+
+    /// Copies the write-ahead log back into the database while no job runs. Left to
+    /// SQLite, the checkpoint (two fsyncs and every page the log holds) ran inside whichever
+    /// commit crossed the threshold, often in the middle of a fan-in, holding up the loop.
+    private func checkpoint() {
+        do {
+            try store.checkpoint()
+            uncheckpointed = false
+        } catch {
+            logger.warning("Cannot checkpoint the write-ahead log; will retry", metadata: ["error": "\(error)"])
+        }
     }
 
     /// When a node that stays silent must be called offline.

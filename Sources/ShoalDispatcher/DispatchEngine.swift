@@ -33,6 +33,8 @@ final class DispatchEngine {
     var pending = PendingWrites()
     /// No online node can go silent before this time (see `tick()`); 0 checks at once.
     var silenceCheckDue: Double = 0
+    /// Something was committed since the write-ahead log was last checkpointed.
+    var uncheckpointed = false
 
     /// A class, not a struct: a job of 10,000 executions is changed in place by every
     /// report; a struct taken out of `active` and put back would copy its dictionaries each

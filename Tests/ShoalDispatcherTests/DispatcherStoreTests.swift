@@ -30,6 +30,28 @@ import Testing
         }
     }
 
+    @Test func aCheckpointEmptiesTheWriteAheadLog() async throws {
+        try await withTemporaryDirectory("shoal-store") { directory in
+            let store = try DispatcherStore(path: directory + "/shoal.db")
+            try store.recordJob(Self.job("j1", expected: 2), expectedNodes: ["a", "b"])
+            func walFrames() throws -> (log: Int, checkpointed: Int) {
+                let row = try #require(try store.writer.writeWithoutTransaction {
+                    try Row.fetchOne($0, sql: "PRAGMA wal_checkpoint(PASSIVE)")
+                })
+                return (row[1], row[2])
+            }
+            // Left alone, SQLite would checkpoint only after thousands of frames; after
+            // `checkpoint()` another pass finds the log's frames all copied already.
+            try store.checkpoint()
+            let after = try walFrames()
+            #expect(after.log > 0)
+            #expect(after.log == after.checkpointed)
+            #expect(try store.job("j1") != nil)
+        }
+        // An in-memory store has no log: nothing to do, nothing thrown.
+        try DispatcherStore(path: ":memory:").checkpoint()
+    }
+
     @Test func aJobAndItsExecutionsAreStoredTogether() async throws {
         try await Self.withStores { store in
             let executions = ["a", "b"].map { ExecutionRecord(job: "j1", node: $0, state: .queued, updatedAt: 100) }
