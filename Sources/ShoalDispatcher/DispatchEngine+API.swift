@@ -57,8 +57,8 @@ extension DispatchEngine {
         let job = JobRecord(id: id, selector: selector.text, task: request.task, timeout: request.timeout,
                             deadline: time + request.deadlineIn, createdAt: time, expected: plan.expected.count,
                             finishedAt: plan.expected.isEmpty ? time : nil)
-        // Durable before anything is published: the job with its expected nodes, one row.
-        // Its `queued` execution rows go into this batch's commit (`recordJob` says why).
+        // Durable before anything is published: the job with its expected nodes, one row,
+        // which stands for their `queued` executions until the job is folded (`recordJob`).
         try store.recordJob(job, expectedNodes: plan.expected)
         var publishing: (any Error)?
         do {
@@ -79,7 +79,6 @@ extension DispatchEngine {
         let executions = plan.expected.map {
             ExecutionRecord(job: id, node: $0, state: .queued, updatedAt: time)
         }
-        pending.newExecutions += executions
         if !plan.expected.isEmpty {
             active[id] = ActiveJob(record: job, executions: Dictionary(uniqueKeysWithValues: executions.map { ($0.node, $0) }),
                                    unfinished: executions.count)

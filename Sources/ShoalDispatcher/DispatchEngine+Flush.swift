@@ -18,6 +18,7 @@ extension DispatchEngine {
             return
         }
         uncheckpointed = true
+        unfolded += batch.finishedJobs.map(\.0)
         var announcements: [EventPublisher.Announcement] = []
         for id in batch.nodeEvents {
             if let node = nodes[id] ?? batch.nodes[id] { announcements.append(.node(node.view)) }

@@ -12,7 +12,21 @@ extension DispatchEngine {
         for (id, job) in active {
             abandonLost(id, job: job, at: time)
         }
+        if !unfolded.isEmpty { fold() }
         if active.isEmpty && uncheckpointed { checkpoint() }
+    }
+
+    /// Moves finished jobs' executions from the log into their table, off the path of
+    /// the reports (a tick after the commit that finished them).
+    private func fold() {
+        do {
+            try store.fold(unfolded)
+            unfolded = []
+            uncheckpointed = true
+        } catch {
+            logger.warning("Cannot fold finished jobs into the execution table; will retry",
+                           metadata: ["jobs": "\(unfolded.count)", "error": "\(error)"])
+        }
     }
 
     /// Copies the write-ahead log back into the database while no job runs. Left to

@@ -35,6 +35,8 @@ final class DispatchEngine {
     var silenceCheckDue: Double = 0
     /// Something was committed since the write-ahead log was last checkpointed.
     var uncheckpointed = false
+    /// Jobs whose finish is committed and whose executions are still in the log.
+    var unfolded: [String] = []
 
     /// A class, not a struct: a job of 10,000 executions is changed in place by every
     /// report; a struct taken out of `active` and put back would copy its dictionaries each
@@ -77,8 +79,8 @@ final class DispatchEngine {
             if node.online { node.lastSeen = max(node.lastSeen, loadedAt) }
             nodes[node.id] = node
         }
-        // Jobs recorded just before a crash may lack their execution rows.
-        try store.restoreExecutionRows()
+        // Jobs that finished just before a stop may not have been folded yet.
+        try store.foldFinishedJobs()
         for (job, executions) in try store.unfinishedJobs() {
             let output = try store.output(of: job.id).mapValues { CollectedOutput(stdout: $0.stdout, stderr: $0.stderr) }
             active[job.id] = ActiveJob(

@@ -4,8 +4,6 @@ import ShoalCore
 /// must wait for that commit. One batch of inputs becomes one transaction.
 struct PendingWrites {
     var nodes: [String: NodeRecord] = [:]
-    /// The `queued` rows of jobs submitted in this batch (inserted, not announced).
-    var newExecutions: [ExecutionRecord] = []
     var executions: [ExecutionKey: ExecutionRecord] = [:]
     var chunks: [OutputChunkRecord] = []
     var finishedJobs: [(String, Double)] = []
@@ -14,11 +12,11 @@ struct PendingWrites {
     var nodeEvents: [String] = []
 
     var isEmpty: Bool {
-        nodes.isEmpty && newExecutions.isEmpty && executions.isEmpty && chunks.isEmpty && finishedJobs.isEmpty
+        nodes.isEmpty && executions.isEmpty && chunks.isEmpty && finishedJobs.isEmpty
     }
 
     /// Rows this commit would write.
-    var rowCount: Int { nodes.count + newExecutions.count + executions.count + chunks.count }
+    var rowCount: Int { nodes.count + executions.count + chunks.count }
 
     mutating func save(_ node: NodeRecord, announce: Bool) {
         nodes[node.id] = node

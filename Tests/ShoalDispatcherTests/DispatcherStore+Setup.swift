@@ -34,4 +34,10 @@ extension DispatcherStore {
     func saveChunk(_ chunk: OutputChunkRecord) throws {
         try writer.write { db in try chunk.insert(db, onConflict: .ignore) }
     }
+
+    /// New execution rows straight into `execution` (as jobs recorded before the log had
+    /// them); one that exists already is left as it is.
+    static func insertExecutions(_ executions: [ExecutionRecord], _ db: Database) throws {
+        for execution in executions { try execution.insert(db, onConflict: .ignore) }
+    }
 }

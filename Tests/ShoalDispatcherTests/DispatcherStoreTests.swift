@@ -63,23 +63,80 @@ import Testing
         }
     }
 
-    @Test func rowsOfARecordedJobAreRestoredAfterACrashBeforeTheirCommit() async throws {
+    @Test func aRecordedJobsExecutionsAreItsNodesQueuedUntilTheyReport() async throws {
         try await Self.withStores { store in
-            // recordJob commits the job and its node list; the rows would have followed in
-            // the next commit, which the crash prevented.
             try store.recordJob(Self.job("j1", expected: 3), expectedNodes: ["a", "b", "né"])
-            #expect(try store.executions(of: "j1").isEmpty)
-            #expect(try store.restoreExecutionRows() == 3)
-            #expect(try store.executions(of: "j1").map(\.node) == ["a", "b", "né"])
+            let queued = try store.executions(of: "j1")
+            #expect(queued.map(\.node) == ["a", "b", "né"])
+            #expect(queued.allSatisfy { $0.state == .queued && $0.updatedAt == 100 })
             #expect(try store.counts(of: "j1") == ["queued": 3])
-            // Rows that exist are left alone; a second pass finds nothing to do.
-            #expect(try store.restoreExecutionRows() == 0)
+            #expect(try store.unfinishedJobs().map { $0.1.count } == [3])
+        }
+    }
 
-            // A finished job forgets its list.
-            try store.recordJob(Self.job("j2", expected: 1), expectedNodes: ["a"])
-            try store.saveExecutions([], finishing: [("j2", 200)])
-            #expect(try store.restoreExecutionRows() == 0)
-            #expect(try store.executions(of: "j2").isEmpty)
+    static func report(_ job: String, _ node: String, _ state: ExecutionState, at time: Double) -> ExecutionRecord {
+        ExecutionRecord(job: job, node: node, state: state, exitCode: state == .succeeded ? 0 : nil,
+                        startedAt: time - 1, finishedAt: state.isTerminal ? time : nil, updatedAt: time)
+    }
+
+    static func commit(_ executions: [ExecutionRecord], finishing jobs: [(String, Double)] = [], _ store: DispatcherStore) throws {
+        var batch = PendingWrites()
+        executions.forEach { batch.save($0) }
+        batch.finishedJobs = jobs
+        try store.commit(batch)
+    }
+
+    static func rowCount(_ table: String, job: String, _ store: DispatcherStore) throws -> Int {
+        try store.writer.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM \(table) WHERE job = ?", arguments: [job]) ?? 0 }
+    }
+
+    @Test func reportsGoToTheLogAndTheLatestOneCounts() async throws {
+        try await Self.withStores { store in
+            try store.recordJob(Self.job("j1", expected: 2), expectedNodes: ["a", "b"])
+            try Self.commit([Self.report("j1", "a", .running, at: 101)], store)
+            try Self.commit([Self.report("j1", "a", .succeeded, at: 102), Self.report("j1", "b", .running, at: 102)], store)
+            // Appended, not updated in place: the execution table is untouched while the job runs.
+            #expect(try Self.rowCount("execution_log", job: "j1", store) == 3)
+            #expect(try Self.rowCount("execution", job: "j1", store) == 0)
+            let executions = try store.executions(of: "j1")
+            #expect(executions.map(\.state) == [.succeeded, .running])
+            #expect(executions.first?.finishedAt == 102)
+            #expect(try store.counts(of: "j1") == ["succeeded": 1, "running": 1])
+            // A restart sees the same.
+            #expect(try store.unfinishedJobs().first?.1.map(\.state) == [.succeeded, .running])
+        }
+    }
+
+    @Test func aFinishedJobIsFoldedIntoTheExecutionTable() async throws {
+        try await Self.withStores { store in
+            try store.recordJob(Self.job("j1", expected: 2), expectedNodes: ["b", "a"])
+            try Self.commit([Self.report("j1", "a", .running, at: 101)], store)
+            // Not finished yet: folding leaves it alone.
+            #expect(try store.fold(["j1"]) == 0)
+            try Self.commit([Self.report("j1", "a", .succeeded, at: 102), Self.report("j1", "b", .failed, at: 103)],
+                            finishing: [("j1", 103)], store)
+            let before = try store.executions(of: "j1")
+            #expect(try store.fold(["j1"]) == 1)
+            #expect(try Self.rowCount("execution_log", job: "j1", store) == 0)
+            #expect(try Self.rowCount("execution", job: "j1", store) == 2)
+            #expect(try store.executions(of: "j1").map(\.node) == before.map(\.node))
+            #expect(try store.executions(of: "j1").map(\.state) == [.succeeded, .failed])
+            #expect(try store.counts(of: "j1") == ["succeeded": 1, "failed": 1])
+            #expect(try store.job("j1")?.finishedAt == 103)
+            // Once is enough.
+            #expect(try store.fold(["j1"]) == 0)
+            #expect(try store.foldFinishedJobs() == 0)
+        }
+    }
+
+    @Test func finishedJobsLeftUnfoldedByAStopAreFoldedAtStart() async throws {
+        try await Self.withStores { store in
+            try store.recordJob(Self.job("done", expected: 1), expectedNodes: ["a"])
+            try Self.commit([Self.report("done", "a", .succeeded, at: 102)], finishing: [("done", 102)], store)
+            try store.recordJob(Self.job("running", expected: 1), expectedNodes: ["a"])
+            #expect(try store.foldFinishedJobs() == 1)
+            #expect(try Self.rowCount("execution", job: "done", store) == 1)
+            #expect(try store.unfinishedJobs().map(\.0.id) == ["running"])
         }
     }
 

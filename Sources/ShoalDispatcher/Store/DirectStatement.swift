@@ -76,3 +76,18 @@ struct DirectStatement {
         }
     }
 }
+
+extension DirectStatement.Bindings {
+    /// An execution's columns in table order: job, node, state, exitCode, reason,
+    /// startedAt, finishedAt, updatedAt.
+    mutating func execution(_ execution: ExecutionRecord) {
+        text(execution.job)
+        text(execution.node)
+        text(execution.state.rawValue)
+        integer(execution.exitCode.map(Int64.init))
+        text(execution.reason)
+        double(execution.startedAt)
+        double(execution.finishedAt)
+        double(execution.updatedAt)
+    }
+}

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import ShoalCore
 
@@ -13,9 +14,7 @@ extension DispatcherStore {
     func unfinishedJobs() throws -> [(JobRecord, [ExecutionRecord])] {
         try writer.read { db in
             let jobs = try JobRecord.filter(JobRecord.Columns.finishedAt == nil).fetchAll(db)
-            return try jobs.map { job in
-                (job, try ExecutionRecord.filter(ExecutionRecord.Columns.job == job.id).fetchAll(db))
-            }
+            return try jobs.map { job in (job, try Self.executions(db, job: job.id)) }
         }
     }
 
@@ -27,16 +26,40 @@ extension DispatcherStore {
     }
 
     func executions(of job: String) throws -> [ExecutionRecord] {
-        try writer.read { db in
-            try ExecutionRecord.filter(ExecutionRecord.Columns.job == job).order(ExecutionRecord.Columns.node).fetchAll(db)
-        }
+        try writer.read { db in try Self.executions(db, job: job) }
     }
 
     func counts(of job: String) throws -> [String: Int] {
         try writer.read { db in try Self.counts(db, job: job) }
     }
 
+    /// A job's executions as they stand, by node. Once folded, its rows of `execution`.
+    /// Before (the job still holds its node list): every expected node, `queued` since the
+    /// job was created, overlaid by any row of `execution` (jobs recorded before the log
+    /// existed) and then by the log, latest last.
+    static func executions(_ db: Database, job: String) throws -> [ExecutionRecord] {
+        let stored = try ExecutionRecord.filter(ExecutionRecord.Columns.job == job).order(ExecutionRecord.Columns.node).fetchAll(db)
+        guard let row = try Row.fetchOne(db, sql: "SELECT createdAt, nodes FROM job WHERE id = ?", arguments: [job]),
+              let list = row["nodes"] as Data? else { return stored }
+        let createdAt: Double = row["createdAt"]
+        var byNode = Dictionary(stored.map { ($0.node, $0) }, uniquingKeysWith: { _, last in last })
+        for node in ExpectedNodes.decode(list) where byNode[node] == nil {
+            byNode[node] = ExecutionRecord(job: job, node: node, state: .queued, updatedAt: createdAt)
+        }
+        let logged = try ExecutionRecord.fetchAll(db, sql: """
+            SELECT job, node, state, exitCode, reason, startedAt, finishedAt, updatedAt
+            FROM execution_log WHERE job = ? ORDER BY seq
+            """, arguments: [job])
+        for execution in logged { byNode[execution.node] = execution }
+        // Byte order, as SQLite sorts the folded rows.
+        return byNode.values.sorted { $0.node.utf8.lexicographicallyPrecedes($1.node.utf8) }
+    }
+
     private static func counts(_ db: Database, job: String) throws -> [String: Int] {
+        let folded = try Bool.fetchOne(db, sql: "SELECT nodes IS NULL FROM job WHERE id = ?", arguments: [job]) ?? true
+        guard folded else {
+            return try executions(db, job: job).reduce(into: [:]) { $0[$1.state.rawValue, default: 0] += 1 }
+        }
         let rows = try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM execution WHERE job = ? GROUP BY state",
                                     arguments: [job])
         return Dictionary(uniqueKeysWithValues: rows.map { ($0["state"] as String, $0["n"] as Int) })

@@ -5,9 +5,8 @@ import ShoalCore
 extension DispatcherStore {
     /// Records a job with the list of nodes it expects, in one row: what must be durable
     /// before the job is published, and cheap enough to sit between a submission and its
-    /// fan-out (10,000 execution rows took 20-30 ms there). The `queued` execution rows
-    /// follow in the commit of the same batch (`PendingWrites.newExecutions`); after a crash
-    /// in between, `restoreExecutionRows()` writes them from the list.
+    /// fan-out (10,000 execution rows took 20-30 ms there). Until the job is folded, its
+    /// executions are that list, `queued`, overlaid by the log (`executions(_:job:)`).
     func recordJob(_ job: JobRecord, expectedNodes: [String]) throws {
         try writer.write { db in
             try job.insert(db)
@@ -18,42 +17,55 @@ extension DispatcherStore {
         }
     }
 
-    /// Stamps jobs finished; their expected-node lists are no longer needed.
+    /// Stamps jobs finished (their executions are folded later, `fold`).
     static func markFinished(_ jobs: [(String, Double)], _ db: Database) throws {
         for (job, finishedAt) in jobs {
-            try db.execute(sql: "UPDATE job SET finishedAt = ?, nodes = NULL WHERE id = ?", arguments: [finishedAt, job])
+            try db.execute(sql: "UPDATE job SET finishedAt = ? WHERE id = ?", arguments: [finishedAt, job])
         }
     }
 
-    /// New execution rows; one that exists already is left as it is.
-    static func insertExecutions(_ executions: [ExecutionRecord], _ db: Database) throws {
-        guard !executions.isEmpty else { return }
-        let insert = try DirectStatement(db, sql: """
-            INSERT OR IGNORE INTO execution (job, node, state, updatedAt) VALUES (?, ?, ?, ?)
+    /// Appends the executions' current states to the log.
+    static func appendToLog(_ executions: some Sequence<ExecutionRecord>, _ db: Database) throws {
+        let append = try DirectStatement(db, sql: """
+            INSERT INTO execution_log (job, node, state, exitCode, reason, startedAt, finishedAt, updatedAt)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for execution in executions {
-            try insert.execute { row in
-                row.text(execution.job)
-                row.text(execution.node)
-                row.text(execution.state.rawValue)
-                row.double(execution.updatedAt)
-            }
+            try append.execute { row in row.execution(execution) }
         }
     }
 
-    /// Writes the missing `queued` rows of unfinished jobs recorded by `recordJob` whose
-    /// rows were not committed (the dispatcher stopped in between). Returns how many.
+    /// Writes finished jobs' executions into `execution` (in key order, one pass over the
+    /// pages), then drops their log rows and their node lists: one transaction. Jobs that
+    /// are not finished, or were folded already, are left alone. Returns how many were folded.
     @discardableResult
-    func restoreExecutionRows() throws -> Int {
+    func fold(_ jobs: [String]) throws -> Int {
         try writer.write { db in
-            let before = db.totalChangesCount
-            let jobs = try Row.fetchAll(db, sql: "SELECT id, createdAt, nodes FROM job WHERE finishedAt IS NULL AND nodes IS NOT NULL")
+            var folded = 0
+            let write = try DirectStatement(db, sql: """
+                INSERT OR REPLACE INTO execution (job, node, state, exitCode, reason, startedAt, finishedAt, updatedAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """)
             for job in jobs {
-                let id: String = job["id"], createdAt: Double = job["createdAt"]
-                let nodes = ExpectedNodes.decode(job["nodes"] as Data? ?? Data())
-                try Self.insertExecutions(nodes.map { ExecutionRecord(job: id, node: $0, state: .queued, updatedAt: createdAt) }, db)
+                guard try Bool.fetchOne(db, sql: "SELECT finishedAt IS NOT NULL AND nodes IS NOT NULL FROM job WHERE id = ?",
+                                        arguments: [job]) == true else { continue }
+                for execution in try Self.executions(db, job: job) {
+                    try write.execute { row in row.execution(execution) }
+                }
+                try db.execute(sql: "DELETE FROM execution_log WHERE job = ?", arguments: [job])
+                try db.execute(sql: "UPDATE job SET nodes = NULL WHERE id = ?", arguments: [job])
+                folded += 1
             }
-            return db.totalChangesCount - before
+            return folded
         }
+    }
+
+    /// Folds every finished job that is not yet (the dispatcher stopped before it could).
+    @discardableResult
+    func foldFinishedJobs() throws -> Int {
+        let jobs = try writer.read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM job WHERE finishedAt IS NOT NULL AND nodes IS NOT NULL")
+        }
+        return try fold(jobs)
     }
 }
