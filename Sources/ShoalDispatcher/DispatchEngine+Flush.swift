@@ -18,7 +18,9 @@ extension DispatchEngine {
             return
         }
         uncheckpointed = true
-        unfolded += batch.finishedJobs.map(\.0)
+        for (job, _) in batch.finishedJobs {
+            if let executions = finishing.removeValue(forKey: job) { unfolded.append((job, Array(executions.values))) }
+        }
         var announcements: [EventPublisher.Announcement] = []
         for id in batch.nodeEvents {
             if let node = nodes[id] ?? batch.nodes[id] { announcements.append(.node(node.view)) }

@@ -126,6 +126,7 @@ extension DispatchEngine {
         }
         if entry.unfinished == 0 {
             pending.finishedJobs.append((job, now()))
+            finishing[job] = entry.executions
             active[job] = nil
         }
     }

@@ -117,6 +117,7 @@ extension DispatchEngine {
         job.unfinished -= executions.count
         if job.unfinished == 0 {
             pending.finishedJobs.append((id, time))
+            finishing[id] = job.executions
             active[id] = nil
         }
     }

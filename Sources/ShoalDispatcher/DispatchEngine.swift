@@ -35,8 +35,11 @@ final class DispatchEngine {
     var silenceCheckDue: Double = 0
     /// Something was committed since the write-ahead log was last checkpointed.
     var uncheckpointed = false
-    /// Jobs whose finish is committed and whose executions are still in the log.
-    var unfolded: [String] = []
+    /// Final executions of jobs finished in memory whose finish is not yet committed.
+    var finishing: [String: [String: ExecutionRecord]] = [:]
+    /// Jobs whose finish is committed, with their final executions, still to be folded
+    /// from the log into the execution table (`tick`).
+    var unfolded: [(job: String, executions: [ExecutionRecord])] = []
 
     /// A class, not a struct: a job of 10,000 executions is changed in place by every
     /// report; a struct taken out of `active` and put back would copy its dictionaries each

@@ -39,33 +39,36 @@ extension DispatcherStore {
     /// pages), then drops their log rows and their node lists: one transaction. Jobs that
     /// are not finished, or were folded already, are left alone. Returns how many were folded.
     @discardableResult
-    func fold(_ jobs: [String]) throws -> Int {
-        try writer.write { db in
-            var folded = 0
-            let write = try DirectStatement(db, sql: """
-                INSERT OR REPLACE INTO execution (job, node, state, exitCode, reason, startedAt, finishedAt, updatedAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            for job in jobs {
-                guard try Bool.fetchOne(db, sql: "SELECT finishedAt IS NOT NULL AND nodes IS NOT NULL FROM job WHERE id = ?",
-                                        arguments: [job]) == true else { continue }
-                for execution in try Self.executions(db, job: job) {
-                    try write.execute { row in row.execution(execution) }
-                }
-                try db.execute(sql: "DELETE FROM execution_log WHERE job = ?", arguments: [job])
-                try db.execute(sql: "UPDATE job SET nodes = NULL WHERE id = ?", arguments: [job])
-                folded += 1
+    func fold(_ jobs: [(job: String, executions: [ExecutionRecord])]) throws -> Int {
+        try writer.write { db in try Self.fold(jobs, db) }
+    }
+
+    private static func fold(_ jobs: [(job: String, executions: [ExecutionRecord])], _ db: Database) throws -> Int {
+        var folded = 0
+        let write = try DirectStatement(db, sql: """
+            INSERT OR REPLACE INTO execution (job, node, state, exitCode, reason, startedAt, finishedAt, updatedAt)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for (job, executions) in jobs {
+            guard try Bool.fetchOne(db, sql: "SELECT finishedAt IS NOT NULL AND nodes IS NOT NULL FROM job WHERE id = ?",
+                                    arguments: [job]) == true else { continue }
+            for execution in executions.sorted(by: { $0.node.utf8.lexicographicallyPrecedes($1.node.utf8) }) {
+                try write.execute { row in row.execution(execution) }
             }
-            return folded
+            try db.execute(sql: "DELETE FROM execution_log WHERE job = ?", arguments: [job])
+            try db.execute(sql: "UPDATE job SET nodes = NULL WHERE id = ?", arguments: [job])
+            folded += 1
         }
+        return folded
     }
 
     /// Folds every finished job that is not yet (the dispatcher stopped before it could).
+    /// Their executions are read back from the list and the log.
     @discardableResult
     func foldFinishedJobs() throws -> Int {
-        let jobs = try writer.read { db in
-            try String.fetchAll(db, sql: "SELECT id FROM job WHERE finishedAt IS NOT NULL AND nodes IS NOT NULL")
+        try writer.write { db in
+            let jobs = try String.fetchAll(db, sql: "SELECT id FROM job WHERE finishedAt IS NOT NULL AND nodes IS NOT NULL")
+            return try Self.fold(try jobs.map { ($0, try Self.executions(db, job: $0)) }, db)
         }
-        return try fold(jobs)
     }
 }
