@@ -136,8 +136,11 @@ final class BurstLoop: @unchecked Sendable {
                 if rc != MOSQ_ERR_SUCCESS.rawValue || errno == EAGAIN || errno == EWOULDBLOCK { break }
             }
         }
+        // Every packet queued since the last write (a PUBACK each) left a wake-up byte; a
+        // burst with nothing to write (QoS 0 heartbeats) left none, and is spared the read.
+        guard mosquitto_want_write(mosq) else { return rc }
         if let wakeReader { WakePair.drain(wakeReader, buffer: drainBuffer) }
-        if rc == MOSQ_ERR_SUCCESS.rawValue, mosquitto_socket(mosq) >= 0, mosquitto_want_write(mosq) {
+        if rc == MOSQ_ERR_SUCCESS.rawValue, mosquitto_socket(mosq) >= 0 {
             rc = mosquitto_loop_write(mosq, 1)
         }
         return rc
