@@ -28,14 +28,7 @@ struct MQTTClientBatchDeliveryTests {
         var batchSizes: [Int] { sizes.withLock { $0 } }
 
         func receive(_ count: Int, within limit: Duration = .seconds(10)) async throws -> [MQTTMessage] {
-            try await withTimeout(limit, "receiving \(count) message(s)") { [messages] in
-                var received: [MQTTMessage] = []
-                for await message in messages {
-                    received.append(message)
-                    if received.count == count { break }
-                }
-                return received
-            }
+            try await receiveMessages(count, from: messages, within: limit, "in batches")
         }
     }
 

@@ -48,14 +48,7 @@ func withRestarted<Result>(
 extension MQTTClient {
     /// The next `count` messages (fewer only if the stream ended), or a `TimeoutError`.
     func receive(_ count: Int, within limit: Duration = .seconds(10)) async throws -> [MQTTMessage] {
-        try await withTimeout(limit, "receiving \(count) message(s) on \(configuration.clientID)") { [messages] in
-            var received: [MQTTMessage] = []
-            for await message in messages {
-                received.append(message)
-                if received.count == count { break }
-            }
-            return received
-        }
+        try await receiveMessages(count, from: messages, within: limit, "on \(configuration.clientID)")
     }
 
     func receiveOne(within limit: Duration = .seconds(10)) async throws -> MQTTMessage? {
@@ -72,6 +65,20 @@ extension MQTTClient {
             }
             return nil
         }
+    }
+}
+
+/// The next `count` messages of `stream` (fewer only if it ended), or a `TimeoutError`.
+func receiveMessages(
+    _ count: Int, from stream: AsyncStream<MQTTMessage>, within limit: Duration, _ where: String
+) async throws -> [MQTTMessage] {
+    try await withTimeout(limit, "receiving \(count) message(s) \(`where`)") {
+        var received: [MQTTMessage] = []
+        for await message in stream {
+            received.append(message)
+            if received.count == count { break }
+        }
+        return received
     }
 }
 
