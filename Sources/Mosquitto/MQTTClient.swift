@@ -40,7 +40,8 @@ public final class MQTTClient: Service, Sendable {
         /// A call on the network thread for each burst of messages, in arrival order, with
         /// `messages` left empty: everything that had arrived by the time the thread
         /// caught up, read without a wait per message (see `BurstLoop`). For a subscriber
-        /// that takes in a fleet's reports; the same rules as `handler` apply.
+        /// that takes in a fleet's reports; the same rules as `handler` apply, and the call
+        /// must not stop the client (`stop` waits for that very thread).
         case batches(@Sendable ([MQTTMessage]) -> Void)
     }
 
