@@ -18,6 +18,8 @@ final class FleetContext {
     private(set) var connected = 0
     private let progress: AsyncStream<FleetProgress>.Continuation
     private var jobs = JobCache()
+    /// A small number per job id, so that an agent's ledger holds integers.
+    private var jobSerials: [String: Int] = [:]
 
     init(configuration: SimulatorConfiguration, logger: Logger, progress: AsyncStream<FleetProgress>.Continuation) {
         self.configuration = configuration
@@ -65,6 +67,8 @@ final class FleetContext {
     /// as a set (found in without scanning hundreds of ids) and its synthetic outcome.
     struct PreparedJob {
         let job: JobMessage
+        /// The same for every payload of one job id (its cell and node publications).
+        let serial: Int
         let nodes: Set<String>
         let outcome: SyntheticTask
     }
@@ -80,7 +84,9 @@ final class FleetContext {
         do {
             let decoded = try Wire.decode(JobMessage.self, from: bytes)
             guard JobID.isValid(decoded.id) else { throw WireError(description: "invalid job id") }
-            prepared = PreparedJob(job: decoded, nodes: Set(decoded.nodes),
+            let serial = jobSerials[decoded.id] ?? jobSerials.count
+            jobSerials[decoded.id] = serial
+            prepared = PreparedJob(job: decoded, serial: serial, nodes: Set(decoded.nodes),
                                    outcome: SyntheticTask.interpret(decoded.task, taskTime: configuration.taskTime))
         } catch {
             logger.warning("Dropped a malformed job message", metadata: ["topic": "\(topic)", "error": "\(error)"])

@@ -30,8 +30,9 @@ final class SimulatedAgent: MQTTSwarmHandler {
     private let startedAt = Date().timeIntervalSince1970
     private var heartbeatTimer: SwarmTimer?
     private var heartbeatSeq: UInt64 = 0
-    /// The ledger: every job this node has claimed (memory only, never pruned).
-    private var claimed = Set<String>()
+    /// The ledger: every job this node has claimed, by `PreparedJob.serial` (memory only,
+    /// never pruned; an integer is cheaper to hash than a job id, once per node per job).
+    private var claimed = Set<Int>()
     private var running: [String: RunningJob] = [:]
 
     private struct RunningJob {
@@ -150,7 +151,7 @@ final class SimulatedAgent: MQTTSwarmHandler {
         let admission = JobAdmission.decide(
             job, listed: prepared.nodes.contains(node), labels: labels, now: now(),
             skewAllowance: fleet.configuration.clockSkewAllowance,
-            alreadyClaimed: { !claimed.insert(job.id).inserted })
+            alreadyClaimed: { !claimed.insert(prepared.serial).inserted })
         switch admission {
         case .notForThisNode, .duplicate:
             return
@@ -178,11 +179,11 @@ final class SimulatedAgent: MQTTSwarmHandler {
             report(ExecutionReporting.running(job: job.id, node: node, startedAt: startedAt, at: now()), client)
         }
         guard lasts > 0 else {
-            finish(job.id, ending, inline: quick)
+            finish(job.id, ending, inline: quick, scheduled: false)
             return
         }
         let timer = client.loop.schedule(after: seconds(lasts)) { [weak self] _ in
-            self?.finish(job.id, ending, inline: quick)
+            self?.finish(job.id, ending, inline: quick, scheduled: true)
         }
         running[job.id] = RunningJob(timer: timer, ending: ending, inline: quick)
     }
@@ -203,8 +204,9 @@ final class SimulatedAgent: MQTTSwarmHandler {
     }
 
     /// The terminal report, with the output inline (quick) or as chunks sent just before it.
-    private func finish(_ job: String, _ ending: Ending, inline: Bool) {
-        running[job] = nil
+    /// `scheduled`: it was waiting in `running` (a quick job that ends at once never was).
+    private func finish(_ job: String, _ ending: Ending, inline: Bool, scheduled: Bool) {
+        if scheduled { running[job] = nil }
         guard let client else { return }
         let output = ending.timedOut || ending.canceled ? ("", "") : (ending.outcome.stdout, ending.outcome.stderr)
         var chunks: UInt32 = 0
@@ -227,7 +229,7 @@ final class SimulatedAgent: MQTTSwarmHandler {
         guard var entry = running.removeValue(forKey: job) else { return }
         client.loop.cancel(entry.timer)
         entry.ending.canceled = true
-        finish(job, entry.ending, inline: entry.inline)
+        finish(job, entry.ending, inline: entry.inline, scheduled: false)
     }
 
     private func report(_ status: ExecutionStatusMessage, _ client: SwarmClient) {
