@@ -52,7 +52,9 @@ extension DispatcherStore {
         for (job, executions) in jobs {
             guard try Bool.fetchOne(db, sql: "SELECT finishedAt IS NOT NULL AND nodes IS NOT NULL FROM job WHERE id = ?",
                                     arguments: [job]) == true else { continue }
-            for execution in executions.sorted(by: { $0.node.utf8.lexicographicallyPrecedes($1.node.utf8) }) {
+            // Near key order is what matters (pages filled one after the other), and String's
+            // own comparison is several times faster than comparing UTF-8 views.
+            for execution in executions.sorted(by: { $0.node < $1.node }) {
                 try write.execute { row in row.execution(execution) }
             }
             try db.execute(sql: "DELETE FROM execution_log WHERE job = ?", arguments: [job])
