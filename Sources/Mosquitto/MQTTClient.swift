@@ -39,10 +39,12 @@ public final class MQTTClient: Service, Sendable {
         case handler(@Sendable (MQTTMessage) -> Void)
         /// A call on the network thread for each burst of messages, in arrival order, with
         /// `messages` left empty: everything that had arrived by the time the thread
-        /// caught up, read without a wait per message (see `BurstLoop`). For a subscriber
-        /// that takes in a fleet's reports; the same rules as `handler` apply, and the call
-        /// must not stop the client (`stop` waits for that very thread).
-        case batches(@Sendable ([MQTTMessage]) -> Void)
+        /// caught up, read without a wait per message (see `BurstLoop`). After a thin
+        /// burst the thread pauses for `gather` (at most 1 s; zero: never), trading that
+        /// much latency for bigger bursts. For a subscriber that takes in a fleet's reports;
+        /// the same rules as `handler` apply, and the call must not stop the client (`stop`
+        /// waits for that very thread).
+        case batches(gather: Duration = .zero, @Sendable ([MQTTMessage]) -> Void)
     }
 
     public init(configuration: MQTTConfiguration, delivery: MessageDelivery = .stream, logger: Logger) throws(MQTTError) {
@@ -54,16 +56,16 @@ public final class MQTTClient: Service, Sendable {
         self.messages = messages
         self.connectionEvents = events
         let deliver: @Sendable (MQTTMessage) -> Void
-        var burst: (collector: BurstCollector, handler: @Sendable ([MQTTMessage]) -> Void)?
+        var burst: (collector: BurstCollector, gather: Duration, handler: @Sendable ([MQTTMessage]) -> Void)?
         switch delivery {
         case .stream: deliver = { messageSink.yield($0) }
         case .handler(let handler):
             deliver = handler
             messageSink.finish()
-        case .batches(let handler):
+        case .batches(let gather, let handler):
             let collector = BurstCollector()
             deliver = { collector.append($0) }
-            burst = (collector, handler)
+            burst = (collector, gather, handler)
             messageSink.finish()
         }
         self.callbacks = CallbackTarget(deliver: deliver, messageSink: messageSink, eventSink: eventSink, logger: logger)
@@ -78,8 +80,9 @@ public final class MQTTClient: Service, Sendable {
         callbacks.handle = handle
         let callbacks = callbacks
         burstLoop = burst.map { burst in
-            BurstLoop(handle: MosquittoHandle(mosq), collector: burst.collector, reconnectDelay: configuration.reconnectDelay,
-                      logger: logger, isConnected: { callbacks.isConnected }, deliver: burst.handler)
+            BurstLoop(handle: MosquittoHandle(mosq), collector: burst.collector, gather: burst.gather,
+                      reconnectDelay: configuration.reconnectDelay, logger: logger, isConnected: { callbacks.isConnected },
+                      deliver: burst.handler)
         }
         try configure(mosq)
     }

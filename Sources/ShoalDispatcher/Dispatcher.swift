@@ -34,7 +34,8 @@ public final class Dispatcher: Service, Sendable {
         let inputs = InputBuffer<Input>()
         // Messages go straight from the network thread into the batch being gathered, a
         // burst at a time: at 10,000 reports a job, a task switch per message cost more than
-        // decoding them, and a wait per message on the network thread more again.
+        // decoding them, and a wait per message on the network thread more again. Up to 1 ms
+        // more per report lets thin bursts gather (see `BurstLoop`).
         let client = try MQTTClient(configuration: MQTTConfiguration(
             host: configuration.broker.host, port: configuration.broker.port, clientID: configuration.clientID,
             username: configuration.username, password: configuration.password,
@@ -42,7 +43,7 @@ public final class Dispatcher: Service, Sendable {
             cleanStart: false, sessionExpiry: 7 * 24 * 3600, maxInflight: 10_000,
             // The whole fleet reports to this one subscriber (see `receiveMaximum`).
             receiveMaximum: 10_000
-        ), delivery: .batches { inputs.append(contentsOf: $0.lazy.map(Input.message)) }, logger: logger)
+        ), delivery: .batches(gather: .milliseconds(1)) { inputs.append(contentsOf: $0.lazy.map(Input.message)) }, logger: logger)
         let events = EventPublisher(client: client, topics: configuration.topics)
         let engine = try DispatchEngine(store: store, client: client, events: events, topics: configuration.topics,
                                         missedHeartbeats: configuration.missedHeartbeats, logger: logger)

@@ -33,22 +33,23 @@ struct MQTTClientBatchDeliveryTests {
     }
 
     static func withBatchClient<Result>(
-        _ configuration: MQTTConfiguration, _ body: (MQTTClient, Inbox) async throws -> Result
+        _ configuration: MQTTConfiguration, gather: Duration = .zero, _ body: (MQTTClient, Inbox) async throws -> Result
     ) async throws -> Result {
         let inbox = Inbox()
-        let client = try MQTTClient(configuration: configuration, delivery: .batches { inbox.take($0) },
+        let client = try MQTTClient(configuration: configuration, delivery: .batches(gather: gather) { inbox.take($0) },
                                     logger: testLogger("batches"))
         defer { client.stop() }
         try await withTimeout(.seconds(10), "connecting \(configuration.clientID)") { try await client.start() }
         return try await body(client, inbox)
     }
 
-    @Test func manyQoS1MessagesArriveOnceInOrderInFewerBatches() async throws {
+    @Test("many QoS 1 messages arrive once, in order, in fewer batches", arguments: [Duration.zero, .milliseconds(2)])
+    func manyQoS1MessagesArriveOnceInOrderInFewerBatches(gather: Duration) async throws {
         let count = 3000
         try await withMosquitto { broker in
             var settings = configuration(broker, "collector")
             settings.receiveMaximum = 1000
-            try await Self.withBatchClient(settings) { collector, inbox in
+            try await Self.withBatchClient(settings, gather: gather) { collector, inbox in
                 try await collector.subscribe(["burst"], qos: 1)
                 try await withClient(configuration(broker, "publisher")) { publisher in
                     for index in 0..<count {
