@@ -130,6 +130,30 @@ import Testing
         }
     }
 
+    @Test func aJobRecordedBeforeTheLogHadRowsIsReadAndFoldedWithThem() async throws {
+        try await Self.withStores { store in
+            // As the dispatcher wrote a job before migration v4: its node list and a
+            // `queued` row per node, one of them already updated in place.
+            try store.recordJob(Self.job("old", expected: 3), expectedNodes: ["a", "b", "c"])
+            try store.writer.write { db in
+                try DispatcherStore.insertExecutions(["a", "b", "c"].map {
+                    ExecutionRecord(job: "old", node: $0, state: .queued, updatedAt: 100)
+                }, db)
+                try db.execute(sql: "UPDATE execution SET state = 'running', updatedAt = 101 WHERE job = 'old' AND node = 'a'")
+            }
+            // After the upgrade, reports go to the log.
+            try Self.commit([Self.report("old", "b", .succeeded, at: 102)], store)
+            #expect(try store.executions(of: "old").map(\.state) == [.running, .succeeded, .queued])
+            #expect(try store.counts(of: "old") == ["running": 1, "succeeded": 1, "queued": 1])
+            try Self.commit([Self.report("old", "a", .succeeded, at: 103), Self.report("old", "c", .failed, at: 103)],
+                            finishing: [("old", 103)], store)
+            #expect(try store.foldFinishedJobs() == 1)
+            #expect(try store.executions(of: "old").map(\.state) == [.succeeded, .succeeded, .failed])
+            #expect(try Self.rowCount("execution", job: "old", store) == 3)
+            #expect(try Self.rowCount("execution_log", job: "old", store) == 0)
+        }
+    }
+
     @Test func finishedJobsLeftUnfoldedByAStopAreFoldedAtStart() async throws {
         try await Self.withStores { store in
             try store.recordJob(Self.job("done", expected: 1), expectedNodes: ["a"])
