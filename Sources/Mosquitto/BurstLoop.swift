@@ -30,8 +30,8 @@ import Synchronization
 /// reconnect delay (doubling from the configured minimum to the maximum, reset by a
 /// successful connect) and calls `mosquitto_reconnect`, until `stop` is asked.
 ///
-/// Threading: `start`, `stop` and `isRunning` from any thread; everything else, and every
-/// libmosquitto callback of the handle, on the loop thread.
+/// Threading: `start` and `stop` from any thread but the loop's own (`stop` waits for it);
+/// everything else, and every libmosquitto callback of the handle, on the loop thread.
 final class BurstLoop: @unchecked Sendable {
     private let handle: MosquittoHandle
     private let reconnectDelay: (min: UInt32, max: UInt32)
