@@ -164,16 +164,11 @@ final class BurstLoop: @unchecked Sendable {
 
     /// libmosquitto recreates its socketpair at every connect.
     private func refreshWakeReader() {
-        wakeReader = nil
-        guard pairSupport != .unavailable,
-              let pair = WakePair.reader(of: handle.pointer, socket: mosquitto_socket(handle.pointer)) else { return }
-        if pairSupport == .unknown {
-            pairSupport = WakePair.verify(reader: pair.reader, writer: pair.writer, buffer: drainBuffer) ? .verified : .unavailable
-            if pairSupport == .unavailable {
-                logger.info("libmosquitto's wake-up socketpair is not where expected: one wait per packet")
-            }
+        let checked = pairSupport != .unavailable
+        wakeReader = WakePair.checkedReader(of: handle.pointer, support: &pairSupport, buffer: drainBuffer)
+        if wakeReader == nil && checked {
+            logger.info("libmosquitto's wake-up socketpair is not where expected: one wait per packet")
         }
-        if pairSupport == .verified { wakeReader = pair.reader }
     }
 
     /// The reconnect delay, doubling from the minimum to the maximum; it is spent in short

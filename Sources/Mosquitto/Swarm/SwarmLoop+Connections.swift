@@ -86,23 +86,15 @@ extension SwarmLoop {
     /// The client's wake-up pair reader, once `WakePair`'s checks pass (the full one on
     /// the swarm's first connect).
     private func wakeReader(of client: SwarmClient) -> Int32? {
-        guard wakePairSupport != .unavailable else { return nil }
-        let pair = WakePair.reader(of: client.handle, socket: mosquitto_socket(client.handle))
-        if wakePairSupport == .unknown {
-            wakePairSupport = pair.map { WakePair.verify(reader: $0.reader, writer: $0.writer, buffer: drainBuffer) } == true
-                ? .verified : .unavailable
-        }
-        guard wakePairSupport == .verified, let pair else {
-            if wakePairSupport != .unavailable {
-                wakePairSupport = .unavailable
-            }
+        let checked = wakePairSupport != .unavailable
+        let reader = WakePair.checkedReader(of: client.handle, support: &wakePairSupport, buffer: drainBuffer)
+        if reader == nil && checked {
             logger.info("""
                 libmosquitto's wake-up socketpairs are not where expected: not draining them \
                 (each client's pair may hold up to a socket buffer of kernel memory)
                 """)
-            return nil
         }
-        return pair.reader
+        return reader
     }
 
     func clientDidConnect(_ client: SwarmClient, rc: Int32, flags: Int32) {

@@ -1,3 +1,4 @@
+import CMosquitto
 import Glibc
 
 /// libmosquitto's wake-up socketpair, and why the swarm drains it.
@@ -30,6 +31,23 @@ enum WakePair {
         guard socket >= 0, fields.0 == socket, fields.1 >= 0, fields.2 >= 0,
               fields.1 != fields.2, fields.1 != socket, fields.2 != socket else { return nil }
         return (fields.1, fields.2)
+    }
+
+    /// The reading end of `handle`'s pair, once the checks pass: the full one (`verify`) the
+    /// first time, its outcome kept in `support`. nil when they fail; `support` is then
+    /// `.unavailable`, and stays so.
+    static func checkedReader(of handle: OpaquePointer, support: inout Support,
+                              buffer: UnsafeMutableRawBufferPointer) -> Int32? {
+        guard support != .unavailable else { return nil }
+        let pair = reader(of: handle, socket: mosquitto_socket(handle))
+        if support == .unknown {
+            support = pair.map { verify(reader: $0.reader, writer: $0.writer, buffer: buffer) } == true ? .verified : .unavailable
+        }
+        guard support == .verified, let pair else {
+            support = .unavailable
+            return nil
+        }
+        return pair.reader
     }
 
     /// The full check, done once: both ends are AF_UNIX stream sockets, and a byte written
