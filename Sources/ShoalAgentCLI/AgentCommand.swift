@@ -36,8 +36,9 @@ public struct AgentOptions: ParsableArguments {
     @Option(name: .long, help: "Where the agent keeps its ledger and outbox (default: $SHOAL_HOME/agent-ID).")
     var dataDir: String?
 
-    @Option(name: .long, help: "Heartbeat interval (e.g. 5s).")
-    var heartbeat: String = "5s"
+    @Option(name: .long, help: "Heartbeat interval, 100ms to 1h (e.g. 5s).",
+            transform: DurationArgument.parser("--heartbeat", in: Limits.heartbeatInterval))
+    var heartbeat = DurationArgument("5s", seconds: 5)
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var logging: LoggingOptions
@@ -52,9 +53,6 @@ public struct AgentOptions: ParsableArguments {
             }
         }
         if let id, !TopicTree.isValidLevel(id) { throw ValidationError("node id '\(id)' may not contain '/', '+' or '#'") }
-        guard let seconds = DurationText.seconds(heartbeat), seconds >= 0.1 else {
-            throw ValidationError("--heartbeat '\(heartbeat)' is not a duration of at least 100ms; write e.g. 5s")
-        }
     }
 
     /// Runs the agent until SIGTERM or SIGINT.
@@ -68,7 +66,7 @@ public struct AgentOptions: ParsableArguments {
         let configuration = AgentConfiguration(
             broker: try connection.address, nodeID: nodeID, labels: labels,
             dataDirectory: dataDir ?? LocalFleetState.home + "/agent-\(nodeID)",
-            heartbeatInterval: DurationText.seconds(heartbeat)!, topics: connection.topics,
+            heartbeatInterval: heartbeat.seconds, topics: connection.topics,
             username: connection.resolvedUsername ?? nodeID, password: connection.password)
         try await ServiceRuntime.run(Agent(configuration: configuration, logger: logger), logger: logger)
     }

@@ -4,12 +4,26 @@ import ShoalCore
 /// The request/response API. Every request gets an answer, including malformed ones
 /// (when they say where to reply).
 extension DispatchEngine {
-    func answer(_ operation: APIOperation, _ request: MQTTMessage) {
+    /// Where a request wants its answer, or nil (logged) when it says nowhere usable.
+    private func replyTarget(_ request: MQTTMessage) -> (topic: String, routing: ReplyRouting)? {
         let routing = (try? Wire.decode(ReplyRouting.self, from: request.payload)) ?? ReplyRouting()
         guard let replyTopic = request.responseTopic ?? routing.replyTo, TopicTree.isValidTopicName(replyTopic) else {
             logger.debug("API request without a reply topic", metadata: ["topic": "\(request.topic)"])
-            return
+            return nil
         }
+        return (replyTopic, routing)
+    }
+
+    func answerUnknown(_ name: String, _ request: MQTTMessage) {
+        guard let (replyTopic, routing) = replyTarget(request) else { return }
+        let known = APIOperation.allCases.map(\.rawValue).joined(separator: ", ")
+        let shown = Bounds.prefix(name, maxBytes: 64).text
+        let payload = Wire.encode(APIResponse<EmptyResult>.failure("unknown operation '\(shown)'; known: \(known)", id: routing.id))
+        _ = try? client.publish(MQTTMessage(topic: replyTopic, payload: payload, qos: 1, correlationData: request.correlationData))
+    }
+
+    func answer(_ operation: APIOperation, _ request: MQTTMessage) {
+        guard let (replyTopic, routing) = replyTarget(request) else { return }
         // Answers read the store: commit what this batch changed so far first.
         flush()
         let payload: [UInt8]
@@ -34,6 +48,7 @@ extension DispatchEngine {
     }
 
     func submit(_ request: SubmitJobRequest) throws -> JobDetail {
+        try request.validate()
         let selector: Selector
         do {
             selector = try Selector(parsing: request.selector)
@@ -43,11 +58,9 @@ extension DispatchEngine {
         if selector.isEmpty && !request.all {
             throw APIError("empty selector: give a selector, or say all=true (shoal run --all) to target every node")
         }
-        guard request.timeout > 0, request.deadlineIn > 0 else { throw APIError("timeout and deadline must be positive") }
         let time = now()
         var generator = SystemRandomNumberGenerator()
         let id = request.id ?? JobID.make(milliseconds: UInt64(time * 1000), using: &generator)
-        guard JobID.isValid(id) else { throw APIError("invalid job id '\(id)': use letters, digits, '-', '_' or '.'") }
         // Submitting the same id again is a retry: answer with the job as it is.
         if try store.job(id) != nil { return try detail(GetJobRequest(id: id, withOutput: false)) }
 
@@ -94,21 +107,35 @@ extension DispatchEngine {
     func detail(_ request: GetJobRequest) throws -> JobDetail {
         guard let job = try store.job(request.id) else { throw APIError("no job with id '\(request.id)'") }
         let output = request.withOutput ? try store.output(of: job.id) : [:]
+        // The reply must stay readable (`Wire.maximumPayload`): output beyond the budget is
+        // marked and left to `jobs.output`.
+        var budget = OutputBudget(total: Self.replyOutputBytes)
         let executions = try store.executions(of: job.id).map { execution in
             var view = executionView(execution)
-            view.stdout = output[execution.node]?.stdout
-            view.stderr = output[execution.node]?.stderr
+            if let text = output[execution.node] { budget.fill(&view, stdout: text.stdout, stderr: text.stderr) }
             return view
         }
         return JobDetail(job: jobView(job, counts: try store.counts(of: job.id)), executions: executions)
     }
 
+    /// Output all of a `jobs.get` reply may carry; with names and states it stays well
+    /// under `Wire.maximumPayload` up to 10,000 executions.
+    static let replyOutputBytes = 1024 * 1024
+
     func listJobs(_ request: ListJobsRequest) throws -> [JobView] {
-        try store.recentJobs(limit: max(1, min(request.limit, 10_000))).map { jobView($0.0, counts: $0.1) }
+        try Bounds.check(request.limit, "limit", in: Limits.listLimit)
+        return try store.recentJobs(limit: request.limit).map { record, counts in
+            var view = jobView(record, counts: counts)
+            view.task = view.task.abbreviated(to: Limits.listedTaskCharacters)
+            view.selector = Bounds.prefix(view.selector, maxBytes: Limits.listedTaskCharacters).text
+            return view
+        }
     }
 
-    func output(_ request: JobOutputRequest) throws -> [ExecutionView] {
-        try detail(GetJobRequest(id: request.id)).executions.filter { request.node == nil || $0.node == request.node }
+    func output(_ request: JobOutputRequest) throws -> OutputPage {
+        try Bounds.check(request.maxBytes, "maxBytes", in: 1...Limits.outputPageBytes)
+        guard try store.job(request.id) != nil else { throw APIError("no job with id '\(request.id)'") }
+        return try store.outputPage(of: request.id, node: request.node, after: request.after, maxBytes: request.maxBytes)
     }
 
     func listNodes(_ request: ListNodesRequest) throws -> [NodeView] {

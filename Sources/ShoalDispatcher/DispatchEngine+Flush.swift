@@ -35,7 +35,9 @@ extension DispatchEngine {
         }
         let finished = Dictionary(batch.finishedJobs, uniquingKeysWith: { first, _ in first })
         for job in order {
-            announcements.append(.job(JobEvent(job: job, executions: changedByJob[job] ?? [], finishedAt: finished[job])))
+            for event in JobEventPacker.pack(job: job, executions: changedByJob[job] ?? [], finishedAt: finished[job]) {
+                announcements.append(.job(event))
+            }
         }
         events.announce(announcements)
         finishedOutput = [:]

@@ -9,6 +9,7 @@ extension DispatchEngine {
             guard birth.node == node, TopicTree.isValidLevel(node) else {
                 throw WireError(description: "node id in payload does not match the topic")
             }
+            try birth.validate()
             let time = now()
             let record = NodeRecord(
                 id: node, labels: birth.labels, online: true, version: birth.version, bdSeq: Int64(clamping: birth.bdSeq),
@@ -49,6 +50,11 @@ extension DispatchEngine {
             if cameBack || time - (record.clockCheckedAt ?? 0) >= 60 {
                 do throws(WireError) {
                     let beat = try Wire.decode(HeartbeatMessage.self, from: payload)
+                    do throws(BoundsError) {
+                        try beat.validate()
+                    } catch {
+                        throw WireError(description: error.description)
+                    }
                     record.clockOffset = beat.sentAt - time
                     record.clockCheckedAt = time
                 } catch {
@@ -92,6 +98,7 @@ extension DispatchEngine {
             guard status.node == node, status.job == job else {
                 throw WireError(description: "job or node in payload does not match the topic")
             }
+            try status.validate()
         } catch {
             reject("an execution status", error, topic: topics.execStatus(node: node, job: job))
             return
@@ -115,9 +122,8 @@ extension DispatchEngine {
         if status.stdout?.isEmpty == false || status.stderr?.isEmpty == false {
             var collected = entry.output[node] ?? CollectedOutput()
             for (seq, stream, text) in [(UInt32(1), OutputChannel.stdout, status.stdout), (2, .stderr, status.stderr)] {
-                guard let text, !text.isEmpty, collected.seen.insert(seq).inserted else { continue }
-                if stream == .stdout { collected.stdout += text } else { collected.stderr += text }
-                pending.chunks.append(OutputChunkRecord(job: job, node: node, seq: Int64(seq), stream: stream.rawValue, data: text))
+                guard let text, !text.isEmpty else { continue }
+                collect(text, seq: seq, stream: stream, into: &collected, job: job, node: node)
             }
             entry.output[node] = collected
         }
@@ -137,18 +143,37 @@ extension DispatchEngine {
             guard chunk.node == node, chunk.job == job else {
                 throw WireError(description: "job or node in payload does not match the topic")
             }
+            try chunk.validate()
             guard let entry = active[job], let execution = entry.executions[node], !execution.state.isTerminal else { return }
             var collected = entry.output[node] ?? CollectedOutput()
-            guard collected.seen.insert(chunk.seq).inserted else { return }
-            switch chunk.stream {
-            case .stdout: collected.stdout += chunk.data
-            case .stderr: collected.stderr += chunk.data
-            }
+            collect(chunk.data, seq: chunk.seq, stream: chunk.stream, into: &collected, job: job, node: node)
             entry.output[node] = collected
-            pending.chunks.append(OutputChunkRecord(job: job, node: node, seq: Int64(chunk.seq),
-                                                    stream: chunk.stream.rawValue, data: chunk.data))
         } catch {
             reject("an output chunk", error, topic: topics.execOutput(node: node, job: job))
+        }
+    }
+
+    /// Keeps a piece of output (once per sequence number) up to `Limits.storedOutputBytes`
+    /// per execution; past it, one marker says where it was cut and the rest is dropped, so
+    /// a chatty or hostile node cannot grow the database or this process without bound.
+    private func collect(_ text: String, seq: UInt32, stream: OutputChannel, into collected: inout CollectedOutput,
+                         job: String, node: String) {
+        guard !collected.truncated, collected.seen.insert(seq).inserted else { return }
+        let room = Limits.storedOutputBytes - collected.bytes
+        var kept = text
+        if text.utf8.count > room {
+            kept = Bounds.prefix(text, maxBytes: room).text
+            collected.truncated = true
+        }
+        collected.bytes += kept.utf8.count
+        if stream == .stdout { collected.stdout += kept } else { collected.stderr += kept }
+        pending.chunks.append(OutputChunkRecord(job: job, node: node, seq: Int64(seq), stream: stream.rawValue, data: kept))
+        if collected.truncated {
+            let marker = OutputMarker.storedLimit
+            collected.stderr += marker
+            // After every sequence number an agent can send, so it sorts last.
+            pending.chunks.append(OutputChunkRecord(job: job, node: node, seq: Int64(UInt32.max) + 1,
+                                                    stream: OutputChannel.stderr.rawValue, data: marker))
         }
     }
 

@@ -65,6 +65,10 @@ final class DispatchEngine {
         var stdout = ""
         var stderr = ""
         var seen: Set<UInt32> = []
+        /// UTF-8 bytes kept so far, both streams.
+        var bytes = 0
+        /// The stored limit was reached: nothing more is kept.
+        var truncated = false
     }
 
     init(store: DispatcherStore, client: MQTTClient, events: EventPublisher, topics: TopicTree,
@@ -85,7 +89,7 @@ final class DispatchEngine {
         // Jobs that finished just before a stop may not have been folded yet.
         try store.foldFinishedJobs()
         for (job, executions) in try store.unfinishedJobs() {
-            let output = try store.output(of: job.id).mapValues { CollectedOutput(stdout: $0.stdout, stderr: $0.stderr) }
+            let output = try store.output(of: job.id).mapValues { CollectedOutput(stdout: $0.stdout, stderr: $0.stderr, bytes: $0.stdout.utf8.count + $0.stderr.utf8.count) }
             active[job.id] = ActiveJob(
                 record: job, executions: Dictionary(uniqueKeysWithValues: executions.map { ($0.node, $0) }),
                 unfinished: executions.filter { !$0.state.isTerminal }.count, output: output)
@@ -102,6 +106,7 @@ final class DispatchEngine {
         case .execStatus(let node, let job): ingestStatus(node: node, job: job, payload: message.payload)
         case .execOutput(let node, let job): ingestOutput(node: node, job: job, payload: message.payload)
         case .api(let operation): answer(operation, message)
+        case .unknownAPI(let name): answerUnknown(name, message)
         default:
             logger.debug("Ignored a message on an unexpected topic", metadata: ["topic": "\(message.topic)"])
         }

@@ -20,7 +20,6 @@ struct DurationTextTests {
             ("2.25", 2.25),
             ("  10s  ", 10),
             ("\t3m\n", 180),
-            ("1e3ms", 1),
         ]
     )
     func parses(text: String, seconds: Double) throws {
@@ -32,7 +31,8 @@ struct DurationTextTests {
         "rejects",
         arguments: [
             "", " ", "s", "ms", "-1", "-1s", "abc", "5x", "5 m", "m5", "5M", "5S", "1h30m", "inf", "infs", "nan", "nans",
-            "1e400",
+            "1e400", "1e3ms", "1e300s", "0x10", "0x10s", "5e-324", "NaN", "+5s", "1..2s", ".", ".s",
+            "9999999999999999999999s", "1_000s", "\u{0}5s", "5s\u{0}",
         ]
     )
     func rejects(text: String) {
@@ -58,6 +58,12 @@ struct DurationTextTests {
             (3600, "1h0m"),
             (5400, "1h30m"),
             (90_000, "25h0m"),
+            (400_000, "4d15h"),
+            (1e300, ">100y"),
+            (Double.infinity, "-"),
+            (Double.nan, "-"),
+            (-1, "-1.00s"),
+            (-1e300, "->100y"),
         ]
     )
     func formats(seconds: Double, text: String) {
@@ -68,6 +74,19 @@ struct DurationTextTests {
         for seconds in [0.0, 0.25, 1, 1.23, 59.99] {
             let parsed = try #require(DurationText.seconds(DurationText.format(seconds)))
             #expect(abs(parsed - seconds) < 0.005, "\(seconds)")
+        }
+    }
+
+    @Test("checks the range and names the field")
+    func parseChecksRange() throws {
+        #expect(try DurationText.parse("30s", field: "--timeout", in: Limits.timeout) == 30)
+        for text in ["1e300s", "0", "0s", "8d", "5e-324", "0x10", "0.0001s", "-1s"] {
+            #expect(throws: BoundsError.self, "\(text)") { try DurationText.parse(text, field: "--timeout", in: Limits.timeout) }
+        }
+        do {
+            _ = try DurationText.parse("8d", field: "--timeout", in: Limits.timeout)
+        } catch {
+            #expect(error.description.hasPrefix("--timeout: '8d' is out of range 1ms to 7d0h"))
         }
     }
 }

@@ -110,10 +110,7 @@ struct TopicTreeTests {
             "shoal/v1/cell/eu/arm64/job",
             "shoal/v1/cell/eu/arm64/web/x/job",
             "shoal/v1/api",
-            "shoal/v1/api/",
-            "shoal/v1/api/jobs.delete",
             "shoal/v1/api/jobs.submit/x",
-            "shoal/v1/api/JOBS.SUBMIT",
             "shoal/v1/reply/c1",
             "shoal/v1/events/job/j1",
             "shoal/v1/events/node/n1",
@@ -128,6 +125,14 @@ struct TopicTreeTests {
     )
     func garbageRoutesToNil(topic: String) {
         #expect(topics.route(topic) == nil)
+    }
+
+    @Test(
+        "an API topic with an unknown operation routes so that it can be answered",
+        arguments: [("shoal/v1/api/", ""), ("shoal/v1/api/jobs.delete", "jobs.delete"), ("shoal/v1/api/JOBS.SUBMIT", "JOBS.SUBMIT")]
+    )
+    func unknownOperations(topic: String, name: String) {
+        #expect(topics.route(topic) == .unknownAPI(name))
     }
 
     @Test(

@@ -68,10 +68,26 @@ public struct ListJobsRequest: Sendable, Codable, Equatable {
 
 public struct JobOutputRequest: Sendable, Codable, Equatable {
     public var id: String
+    /// Only this node's output; all nodes' when absent.
     public var node: String?
-    public init(id: String, node: String? = nil) {
+    /// The `next` of the previous page; from the start when absent.
+    public var after: OutputCursor?
+    /// Bytes of output per page (as JSON), `1...Limits.outputPageBytes`; default the maximum.
+    public var maxBytes: Int
+
+    public init(id: String, node: String? = nil, after: OutputCursor? = nil, maxBytes: Int = Limits.outputPageBytes) {
         self.id = id
         self.node = node
+        self.after = after
+        self.maxBytes = maxBytes
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(id: try container.decode(String.self, forKey: .id),
+                  node: try container.decodeIfPresent(String.self, forKey: .node),
+                  after: try container.decodeIfPresent(OutputCursor.self, forKey: .after),
+                  maxBytes: try container.decodeIfPresent(Int.self, forKey: .maxBytes) ?? Limits.outputPageBytes)
     }
 }
 

@@ -62,10 +62,13 @@ public struct ExecutionView: Sendable, Codable, Equatable {
     public var nodeOnline: Bool?
     public var stdout: String?
     public var stderr: String?
+    /// Set when `stdout`/`stderr` hold only the start of the output (or none of it): the
+    /// rest is read with `jobs.output` (`shoal jobs output JOB --node NODE`).
+    public var outputTruncated: Bool?
 
     public init(job: String, node: String, state: ExecutionState, exitCode: Int32? = nil, reason: String? = nil,
                 startedAt: Double? = nil, finishedAt: Double? = nil, nodeOnline: Bool? = nil,
-                stdout: String? = nil, stderr: String? = nil) {
+                stdout: String? = nil, stderr: String? = nil, outputTruncated: Bool? = nil) {
         self.job = job
         self.node = node
         self.state = state
@@ -76,6 +79,7 @@ public struct ExecutionView: Sendable, Codable, Equatable {
         self.nodeOnline = nodeOnline
         self.stdout = stdout
         self.stderr = stderr
+        self.outputTruncated = outputTruncated
     }
 
     public var duration: Double? {
@@ -107,5 +111,44 @@ public struct JobEvent: Sendable, Codable, Equatable {
         self.job = job
         self.executions = executions
         self.finishedAt = finishedAt
+    }
+}
+
+/// One stored piece of an execution's output, as `jobs.output` pages them.
+public struct OutputChunkView: Sendable, Codable, Equatable {
+    public var node: String
+    public var seq: Int64
+    public var stream: OutputChannel
+    public var data: String
+
+    public init(node: String, seq: Int64, stream: OutputChannel, data: String) {
+        self.node = node
+        self.seq = seq
+        self.stream = stream
+        self.data = data
+    }
+}
+
+/// Where a page of `jobs.output` ended: pass it back as `after` for the next page.
+public struct OutputCursor: Sendable, Codable, Equatable {
+    public var node: String
+    public var seq: Int64
+
+    public init(node: String, seq: Int64) {
+        self.node = node
+        self.seq = seq
+    }
+}
+
+/// `jobs.output`'s reply: chunks in (node, seq) order, and `next` when more remain.
+public struct OutputPage: Sendable, Codable, Equatable {
+    public var job: String
+    public var chunks: [OutputChunkView]
+    public var next: OutputCursor?
+
+    public init(job: String, chunks: [OutputChunkView], next: OutputCursor?) {
+        self.job = job
+        self.chunks = chunks
+        self.next = next
     }
 }

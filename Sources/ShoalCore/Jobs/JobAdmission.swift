@@ -29,6 +29,11 @@ public enum JobAdmission: Sendable, Equatable {
     ) rethrows -> JobAdmission {
         guard listed else { return .notForThisNode }
         guard try !alreadyClaimed() else { return .duplicate }
+        do {
+            try job.validate()
+        } catch {
+            return .reject("invalid job: \(error.description)")
+        }
         if now > job.deadline + skewAllowance { return .reject("deadline passed before the node received the job") }
         guard job.selector.matches(labels) else {
             return .reject("node labels no longer match selector '\(job.selector)'")

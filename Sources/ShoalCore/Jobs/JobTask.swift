@@ -50,3 +50,26 @@ public enum JobTask: Sendable, Hashable, Codable, CustomStringConvertible {
         }
     }
 }
+
+extension JobTask {
+    /// The same task with its text cut to about `characters`, for lists: a 256 KiB script
+    /// shown in full would make a list of jobs unreadable (and too large to send).
+    public func abbreviated(to characters: Int) -> JobTask {
+        switch self {
+        case .shell(let script):
+            return script.count <= characters ? self : .shell(String(script.prefix(characters)) + "…")
+        case .exec(let argv):
+            var kept: [String] = []
+            var used = 0
+            for argument in argv {
+                if used + argument.count > characters {
+                    kept.append(String(argument.prefix(max(0, characters - used))) + "…")
+                    return .exec(kept)
+                }
+                used += argument.count + 1
+                kept.append(argument)
+            }
+            return self
+        }
+    }
+}

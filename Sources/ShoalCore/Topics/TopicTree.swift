@@ -45,6 +45,8 @@ public struct TopicTree: Sendable, Hashable {
         case nodeControl(node: String)
         case cellJob(Cell)
         case api(APIOperation)
+        /// `api/{name}` with a name no operation has: answered with an error, not silence.
+        case unknownAPI(String)
     }
 
     /// Classifies a received topic; nil for anything Shoal does not know (ignored, not fatal).
@@ -90,7 +92,7 @@ public struct TopicTree: Sendable, Hashable {
         case (5, "cell") where levels[4] == "job":
             return .cellJob(Cell(region: String(levels[1]), arch: String(levels[2]), role: String(levels[3])))
         case (2, "api"):
-            return APIOperation(rawValue: String(levels[1])).map(Route.api)
+            return APIOperation(rawValue: String(levels[1])).map(Route.api) ?? .unknownAPI(String(levels[1]))
         default:
             return nil
         }

@@ -96,6 +96,7 @@ extension ExecutionView: WireWritable {
         w.member("job", job)
         w.member("node", node)
         w.member("nodeOnline", nodeOnline)
+        w.member("outputTruncated", outputTruncated)
         w.member("reason", reason)
         w.member("startedAt", startedAt)
         w.member("state", state.rawValue)

@@ -83,3 +83,38 @@ extension DispatcherStore {
         }
     }
 }
+
+extension DispatcherStore {
+    /// One page of a job's stored output in (node, seq) order, after `cursor`: whole chunks
+    /// while they fit `maxBytes` (as JSON), and always at least one, so paging progresses.
+    func outputPage(of job: String, node: String?, after cursor: OutputCursor?, maxBytes: Int) throws -> OutputPage {
+        try writer.read { db in
+            var sql = "SELECT node, seq, stream, data FROM output_chunk WHERE job = ?"
+            var arguments: StatementArguments = [job]
+            if let node {
+                sql += " AND node = ?"
+                arguments += [node]
+            }
+            if let cursor {
+                sql += " AND (node > ? OR (node = ? AND seq > ?))"
+                arguments += [cursor.node, cursor.node, cursor.seq]
+            }
+            sql += " ORDER BY node, seq"
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+            var chunks: [OutputChunkView] = []
+            var used = 0
+            while let row = try rows.next() {
+                let data: String = row["data"]
+                let size = OutputBudget.jsonSize(data) + 64
+                if !chunks.isEmpty && used + size > maxBytes {
+                    let last = chunks[chunks.count - 1]
+                    return OutputPage(job: job, chunks: chunks, next: OutputCursor(node: last.node, seq: last.seq))
+                }
+                used += size
+                chunks.append(OutputChunkView(node: row["node"], seq: row["seq"],
+                                              stream: OutputChannel(rawValue: row["stream"]) ?? .stdout, data: data))
+            }
+            return OutputPage(job: job, chunks: chunks, next: nil)
+        }
+    }
+}

@@ -7,7 +7,7 @@ import ShoalCore
 struct Jobs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List jobs and show one job's per-node results.",
-        subcommands: [List.self, Show.self], defaultSubcommand: List.self)
+        subcommands: [List.self, Show.self, Output.self], defaultSubcommand: List.self)
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List recent jobs, newest first.")
@@ -19,7 +19,9 @@ struct Jobs: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
-            guard limit > 0 else { throw ValidationError("--limit must be at least 1") }
+            guard Limits.listLimit.contains(limit) else {
+                throw ValidationError("--limit must be between \(Limits.listLimit.lowerBound) and \(Limits.listLimit.upperBound)")
+            }
         }
 
         func run() async throws {
@@ -66,6 +68,48 @@ struct Jobs: AsyncParsableCommand {
                 print(JobRendering.executionTable(detail.executions).render())
                 let blocks = JobRendering.outputBlocks(detail.executions)
                 if !blocks.isEmpty { print("\n" + blocks) }
+            }
+        }
+    }
+
+    struct Output: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a job's whole stored output, page by page (events and `jobs show` carry only its start).")
+
+        @Argument(help: "The job id.")
+        var id: String
+
+        @Option(name: .long, help: "Only this node's output.")
+        var node: String?
+
+        @OptionGroup var connection: ConnectionOptions
+
+        func validate() throws {
+            guard JobID.isValid(id) else { throw ValidationError("'\(id)' is not a job id; see `shoal jobs list`") }
+        }
+
+        func run() async throws {
+            let (id, node) = (id, node)
+            try await CLIRuntime.withClient(connection) { client in
+                var cursor: OutputCursor?
+                var current: String?
+                repeat {
+                    let page = try await client.request(
+                        .jobOutput, JobOutputRequest(id: id, node: node, after: cursor), as: OutputPage.self)
+                    for chunk in page.chunks {
+                        // Several nodes: a header before each one's output.
+                        if node == nil && chunk.node != current {
+                            print("==> \(chunk.node) <==")
+                            current = chunk.node
+                        }
+                        if chunk.stream == .stderr {
+                            FileHandle.standardError.write(Data(chunk.data.utf8))
+                        } else {
+                            FileHandle.standardOutput.write(Data(chunk.data.utf8))
+                        }
+                    }
+                    cursor = page.next
+                } while cursor != nil
             }
         }
     }

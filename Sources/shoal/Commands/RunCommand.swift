@@ -24,11 +24,18 @@ struct Run: AsyncParsableCommand {
     @Flag(name: .long, help: "Run on every node (required instead of an empty selector).")
     var all = false
 
-    @Option(name: .long, help: "Per-node time limit (e.g. 30s, 5m); the whole process group is killed past it.")
-    var timeout: String = "60s"
+    @Option(name: .long, help: "Per-node time limit, 1ms to 7d (e.g. 30s, 5m); the job's whole process tree is killed past it.",
+            transform: DurationArgument.parser("--timeout", in: Limits.timeout))
+    var timeout = DurationArgument("60s", seconds: 60)
 
-    @Option(name: .long, help: "How long offline nodes may take to pick the job up before they count as unreachable.")
-    var deadline: String = "10m"
+    @Option(name: .long, help: "How long offline nodes may take to pick the job up before they count as unreachable, up to 30d.",
+            transform: DurationArgument.parser("--deadline", in: Limits.deadlineIn))
+    var deadline = DurationArgument("10m", seconds: 600)
+
+    @Option(name: .long, help: ArgumentHelp(
+        "The job's id (default: a new time-ordered id, printed before submitting).",
+        discussion: "Submitting the same id again never runs the job twice: retry a failed submission with the id it printed."))
+    var id: String?
 
     @Option(name: .long, help: "Run this script with /bin/sh -c instead of a command.")
     var shell: String?
@@ -49,36 +56,46 @@ struct Run: AsyncParsableCommand {
             throw ValidationError("nothing to run: add `-- COMMAND ARGS...` or --shell 'SCRIPT'")
         }
         if !command.isEmpty && shell != nil { throw ValidationError("give either a command after `--` or --shell, not both") }
-        guard let seconds = DurationText.seconds(timeout), seconds > 0 else {
-            throw ValidationError("--timeout '\(timeout)' is not a duration; write e.g. 30s, 5m or 1h")
+        if let id, !JobID.isValid(id) {
+            throw ValidationError("--id '\(id)' is not a job id: 1-64 letters, digits, '-', '_' or '.'")
         }
-        guard let deadlineSeconds = DurationText.seconds(deadline), deadlineSeconds > 0 else {
-            throw ValidationError("--deadline '\(deadline)' is not a duration; write e.g. 10m or 1h")
+        do {
+            try task.validate(field: shell == nil ? "command" : "--shell")
+        } catch {
+            throw ValidationError("\(error)")
         }
     }
 
+    private var task: JobTask { shell.map(JobTask.shell) ?? .exec(command) }
+
     func run() async throws {
         var generator = SystemRandomNumberGenerator()
-        let id = JobID.make(milliseconds: UInt64(Date().timeIntervalSince1970 * 1000), using: &generator)
+        // Chosen here and shown before anything is sent: if the submission fails half-way
+        // (dispatcher down, connection lost), resubmitting with --id cannot run it twice.
+        let id = id ?? JobID.make(milliseconds: UInt64(Date().timeIntervalSince1970 * 1000), using: &generator)
         let request = SubmitJobRequest(
-            id: id, selector: selector, all: all, task: shell.map(JobTask.shell) ?? .exec(command),
-            timeout: DurationText.seconds(timeout)!, deadlineIn: DurationText.seconds(deadline)!, summary: true)
+            id: id, selector: selector, all: all, task: task,
+            timeout: timeout.seconds, deadlineIn: deadline.seconds, summary: true)
         let format = output.output
         let detach = detach
         let started = Date()
-        let detail = try await CLIRuntime.withClient(connection) { client -> JobDetail? in
-            // Following before submitting, so that no event is missed; a detached run follows nothing.
-            if !detach { try await client.follow(job: id) }
-            let submitted = try await client.request(.submitJob, request, as: JobDetail.self)
-            if submitted.job.expected == 0 || detach { return submitted }
-            let progress = RunProgress(expected: submitted.job.expected, offline: submitted.executions.count,
-                                       live: format == .table)
-            progress.start(job: id)
-            for await event in client.events where event.job == id {
-                progress.record(event)
-                if progress.isComplete { break }
+        if !detach { CLIRuntime.printError("job \(id)") }
+        let detail: JobDetail?
+        do {
+            detail = try await CLIRuntime.withClient(connection) { client -> JobDetail? in
+                // Following before submitting, so that no event is missed; a detached run follows nothing.
+                if !detach { try await client.follow(job: id) }
+                let submitted = try await client.request(.submitJob, request, as: JobDetail.self)
+                if submitted.job.expected == 0 || detach || submitted.job.isFinished { return submitted }
+                let progress = RunProgress(expected: submitted.job.expected, offline: submitted.executions.count,
+                                           live: format == .table)
+                progress.start(job: id)
+                try await Self.follow(job: id, progress: progress, client: client)
+                return try await client.request(.getJob, GetJobRequest(id: id), as: JobDetail.self)
             }
-            return try await client.request(.getJob, GetJobRequest(id: id), as: JobDetail.self)
+        } catch let exit as ExitCode {
+            CLIRuntime.printError("job \(id) may or may not have been submitted; retrying with `--id \(id)` never runs it twice")
+            throw exit
         }
         guard let detail else { return }
         if detail.job.expected == 0 {
@@ -100,6 +117,51 @@ struct Run: AsyncParsableCommand {
             print("\n\(detail.executions.count) nodes: \(JobRendering.tally(detail.job)) in \(DurationText.format(elapsed))  (job \(id))")
         }
         if detail.executions.contains(where: { $0.state != .succeeded }) { throw ExitCode(1) }
+    }
+
+    /// Applies the job's events until every node has finished. Events are the fast path;
+    /// a check of the job after a quiet spell makes sure that a lost or unreadable event
+    /// can delay the end, never stop it.
+    private static func follow(job id: String, progress: RunProgress, client: DispatcherClient) async throws {
+        enum Signal: Sendable { case event(ExecutionView), finished, closed }
+        let (signals, sink) = AsyncStream.makeStream(of: Signal.self)
+        let finished = await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await event in client.events where event.job == id { sink.yield(.event(event)) }
+                sink.yield(.closed)
+            }
+            group.addTask {
+                while (try? await Task.sleep(for: .seconds(5))) != nil {
+                    let state = try? await client.request(.getJob, GetJobRequest(id: id, withOutput: false), as: JobDetail.self)
+                    if state?.job.isFinished == true {
+                        sink.yield(.finished)
+                        return
+                    }
+                }
+            }
+            var finished = false
+            loop: for await signal in signals {
+                switch signal {
+                case .event(let event):
+                    progress.record(event)
+                    if progress.isComplete {
+                        finished = true
+                        break loop
+                    }
+                case .finished:
+                    finished = true
+                    break loop
+                case .closed:
+                    break loop
+                }
+            }
+            group.cancelAll()
+            return finished
+        }
+        if !finished {
+            throw DispatcherClient.Failure("lost the connection to the broker while following job \(id); "
+                                           + "see `shoal jobs show \(id)`", unavailable: true)
+        }
     }
 }
 

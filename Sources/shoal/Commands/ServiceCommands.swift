@@ -11,25 +11,20 @@ struct Dispatcher: AsyncParsableCommand {
     var db: String = "shoal.db"
 
     @Option(name: .long, help: ArgumentHelp(
-        "How long applied reports may wait to be committed and announced together (e.g. 10ms, 0 for every batch).",
-        discussion: "A job's last result, an API request and a large batch are committed at once whatever this says."))
-    var commitWindow: String = "10ms"
+        "How long applied reports may wait to be committed and announced together, 0 to 1s (e.g. 10ms, 0 for every batch).",
+        discussion: "A job's last result, an API request and a large batch are committed at once whatever this says."),
+        transform: DurationArgument.parser("--commit-window", in: 0...1))
+    var commitWindow = DurationArgument("10ms", seconds: 0.01)
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var logging: LoggingOptions
-
-    func validate() throws {
-        guard let seconds = DurationText.seconds(commitWindow), seconds <= 1 else {
-            throw ValidationError("--commit-window '\(commitWindow)' is not a duration up to 1s; write e.g. 10ms or 0")
-        }
-    }
 
     func run() async throws {
         let logger = ServiceRuntime.bootstrap(label: "shoal.dispatcher", level: logging.logLevel)
         let configuration = DispatcherConfiguration(
             broker: try connection.address, databasePath: db, topics: connection.topics,
             username: connection.resolvedUsername, password: connection.password,
-            commitWindow: .milliseconds(Int64((DurationText.seconds(commitWindow)! * 1000).rounded())))
+            commitWindow: commitWindow.duration)
         try await ServiceRuntime.run(ShoalDispatcher.Dispatcher(configuration: configuration, logger: logger), logger: logger)
     }
 }

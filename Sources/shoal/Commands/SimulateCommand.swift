@@ -35,11 +35,13 @@ struct Simulate: AsyncParsableCommand {
     @Option(name: .long, help: "Fraction of executions, 0 to 1, that fail with exit 1 (the same ones on every run).")
     var failRate: Double = 0
 
-    @Option(name: .long, help: "How long a task the simulator does not recognise takes (e.g. 200ms, 2s).")
-    var taskTime: String = "0s"
+    @Option(name: .long, help: "How long a task the simulator does not recognise takes, up to 7d (e.g. 200ms, 2s).",
+            transform: DurationArgument.parser("--task-time", in: 0...Limits.timeout.upperBound))
+    var taskTime = DurationArgument("0s", seconds: 0)
 
-    @Option(name: .long, help: "Heartbeat interval (jittered ±10%).")
-    var heartbeat: String = "5s"
+    @Option(name: .long, help: "Heartbeat interval, 100ms to 1h (jittered ±10%).",
+            transform: DurationArgument.parser("--heartbeat", in: Limits.heartbeatInterval))
+    var heartbeat = DurationArgument("5s", seconds: 5)
 
     @Option(name: .long, help: "Agents per worker process (each agent holds 3 open files).")
     var perProcess: Int = 5000
@@ -75,12 +77,6 @@ struct Simulate: AsyncParsableCommand {
         guard (0...1).contains(failRate) else {
             throw ValidationError("--fail-rate must be between 0 and 1, e.g. --fail-rate 0.05 for 5%")
         }
-        guard DurationText.seconds(taskTime) != nil else {
-            throw ValidationError("--task-time '\(taskTime)' is not a duration; write e.g. 200ms or 2s")
-        }
-        guard let seconds = DurationText.seconds(heartbeat), seconds >= 0.1 else {
-            throw ValidationError("--heartbeat '\(heartbeat)' is not a duration of at least 100ms; write e.g. 5s")
-        }
         let maximum = MQTTSwarm.maximumClients()
         guard (1...maximum).contains(perProcess) else {
             throw ValidationError("--per-process must be between 1 and \(maximum): each agent holds "
@@ -111,7 +107,7 @@ struct Simulate: AsyncParsableCommand {
     var workerArguments: [String] {
         var arguments = [
             "simulate", "--worker", "--agents", String(agents), "--labels-from", labelsFrom,
-            "--fail-rate", String(failRate), "--task-time", taskTime, "--heartbeat", heartbeat,
+            "--fail-rate", String(failRate), "--task-time", taskTime.text, "--heartbeat", heartbeat.text,
             "--per-process", String(perProcess), "--id-prefix", idPrefix, "--prefix", connection.prefix,
             "--log-level", logging.logLevel,
         ]
@@ -133,8 +129,8 @@ extension Simulate {
         let configuration = SimulatorConfiguration(
             broker: try connection.address, topics: connection.topics, idPrefix: idPrefix, first: first,
             count: count ?? agents, fleetSize: agents, labels: try LabelSpec(parsing: labelsFrom),
-            heartbeatInterval: DurationText.seconds(heartbeat) ?? 5, failRate: failRate,
-            taskTime: DurationText.seconds(taskTime) ?? 0, version: shoalVersion,
+            heartbeatInterval: heartbeat.seconds, failRate: failRate,
+            taskTime: taskTime.seconds, version: shoalVersion,
             username: connection.resolvedUsername, password: connection.password, maxConnecting: maxConnecting,
             rawEcho: rawEcho)
         let simulator: FleetSimulator

@@ -22,8 +22,9 @@ struct Up: AsyncParsableCommand {
     @Option(name: .long, help: "Broker port (default: a free one).")
     var port: Int32?
 
-    @Option(name: .long, help: "Agents' heartbeat interval.")
-    var heartbeat = "5s"
+    @Option(name: .long, help: "Agents' heartbeat interval, 100ms to 1h.",
+            transform: DurationArgument.parser("--heartbeat", in: Limits.heartbeatInterval))
+    var heartbeat = DurationArgument("5s", seconds: 5)
 
     func validate() throws {
         guard (0...500).contains(agents) else { throw ValidationError("--agents must be between 0 and 500 (0: broker and dispatcher only, e.g. for `shoal simulate`)") }
@@ -46,7 +47,7 @@ struct Up: AsyncParsableCommand {
         }
         let address = fleet.broker.address
         CLIRuntime.printError("broker     \(address)  (pid \(fleet.broker.process.pid))")
-        let expected = agents, agentHeartbeat = heartbeat
+        let expected = agents, agentHeartbeat = heartbeat.text
         // One task brings the fleet up and then waits; the other waits for Ctrl-C or
         // SIGTERM. Whichever ends first ends the other, so a signal stops the fleet at any
         // stage, start-up included.

@@ -4,6 +4,8 @@ import ShoalCore
 /// How jobs and executions look in a terminal.
 enum JobRendering {
     static func time(_ unix: Double) -> String {
+        // Stored values were checked on the way in; an older database may still hold anything.
+        guard Limits.timestamp.contains(unix) else { return "-" }
         let formatter = DateFormatter()
         formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
         formatter.timeZone = TimeZone(identifier: "UTC")
@@ -37,7 +39,10 @@ enum JobRendering {
         var groups: [String: [String]] = [:]
         var order: [String] = []
         for execution in executions where execution.state.isTerminal {
-            let text = (execution.stdout ?? "") + (execution.stderr ?? "")
+            var text = (execution.stdout ?? "") + (execution.stderr ?? "")
+            if execution.outputTruncated == true {
+                text += "\n[shoal: output cut here; all of it: shoal jobs output \(execution.job) --node \(execution.node)]"
+            }
             guard !text.isEmpty else { continue }
             if groups[text] == nil { order.append(text) }
             groups[text, default: []].append(execution.node)

@@ -1,0 +1,42 @@
+/// The stated limits of every value that enters Shoal by wire, flag or file.
+///
+/// Each is checked once, where the value enters (`Bounds`, the message validators, the
+/// CLI's argument types), so nothing further in can trap on a hostile or mistyped number:
+/// Swift traps converting 1e300 seconds to a `Duration` or to an `Int`.
+public enum Limits {
+    /// A job's per-node run time limit: 1 ms to 7 days.
+    public static let timeout: ClosedRange<Double> = 0.001...(7 * 86_400)
+    /// How long after submission nodes may still pick a job up: 1 ms to 30 days.
+    public static let deadlineIn: ClosedRange<Double> = 0.001...(30 * 86_400)
+    /// An agent's heartbeat interval: 100 ms to 1 hour.
+    public static let heartbeatInterval: ClosedRange<Double> = 0.1...3_600
+    /// UNIX times a node or client may state: 2001-09-09 to 2286-11-20. Anything else is
+    /// a broken clock or a forged report.
+    public static let timestamp: ClosedRange<Double> = 1_000_000_000...9_999_999_999
+
+    /// A shell script, and the whole argv of an exec task, in bytes.
+    public static let taskBytes = 256 * 1024
+    /// Arguments of an exec task.
+    public static let argvCount = 4_096
+    /// A selector's text, in bytes.
+    public static let selectorBytes = 4_096
+    /// Labels per node, and the bytes of one key or value.
+    public static let labelCount = 256
+    public static let labelBytes = 1_024
+    /// A reason or version string, in bytes.
+    public static let noteBytes = 4_096
+    /// One output chunk as an agent sends it (the agent reads 64 KiB at a time).
+    public static let chunkBytes = 256 * 1024
+    /// Output the dispatcher stores per execution (both streams); past it, chunks are
+    /// dropped and the execution's output ends with a truncation marker.
+    public static let storedOutputBytes = 1024 * 1024
+    /// Output per execution carried inside an event or a `jobs.get` reply; the rest is
+    /// read page by page with `jobs.output`.
+    public static let inlineOutputBytes = 64 * 1024
+    /// A page of `jobs.output`, in bytes of output.
+    public static let outputPageBytes = 1024 * 1024
+    /// Characters of a task's text in a job list.
+    public static let listedTaskCharacters = 200
+    /// Jobs in one `jobs.list` reply.
+    public static let listLimit: ClosedRange<Int> = 1...1_000
+}

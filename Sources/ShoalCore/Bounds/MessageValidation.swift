@@ -1,0 +1,78 @@
+/// The checks each message and request gets where it enters. A failure names the field:
+/// an API request is answered with it, a job is `rejected` with it, a report is dropped
+/// and logged with it.
+
+extension JobTask {
+    public func validate(field: String = "task") throws(BoundsError) {
+        switch self {
+        case .exec(let argv):
+            try Bounds.check(argv.count, field + ".argv count", in: 1...Limits.argvCount)
+            var total = 0
+            for (index, argument) in argv.enumerated() {
+                try Bounds.check(argument, "\(field).argv[\(index)]", maxBytes: Limits.taskBytes)
+                total += argument.utf8.count
+            }
+            if total > Limits.taskBytes {
+                throw BoundsError(field: field + ".argv", "\(total) bytes is over the limit of \(Limits.taskBytes)")
+            }
+            if argv[0].isEmpty { throw BoundsError(field: field + ".argv[0]", "is empty") }
+        case .shell(let script):
+            try Bounds.check(script, field + ".script", maxBytes: Limits.taskBytes)
+        }
+    }
+}
+
+extension SubmitJobRequest {
+    public func validate() throws(BoundsError) {
+        if let id, !JobID.isValid(id) {
+            throw BoundsError(field: "id", "'\(Bounds.prefix(id, maxBytes: 80).text)' is not a job id: 1-64 letters, digits, '-', '_' or '.'")
+        }
+        try Bounds.check(selector, "selector", maxBytes: Limits.selectorBytes)
+        try task.validate()
+        try Bounds.check(timeout, "timeout", in: Limits.timeout, unit: " seconds")
+        try Bounds.check(deadlineIn, "deadlineIn", in: Limits.deadlineIn, unit: " seconds")
+    }
+}
+
+extension JobMessage {
+    /// What an agent checks before it runs anything: a job that would make it trap (a
+    /// timeout no `Duration` can hold) or run something other than what was shown (NUL).
+    public func validate() throws(BoundsError) {
+        try task.validate()
+        try Bounds.check(timeout, "timeout", in: Limits.timeout, unit: " seconds")
+        try Bounds.checkTimestamp(deadline, "deadline")
+        try Bounds.checkTimestamp(createdAt, "createdAt")
+    }
+}
+
+extension ExecutionStatusMessage {
+    public func validate() throws(BoundsError) {
+        try Bounds.checkTimestamp(at, "at")
+        if let startedAt { try Bounds.checkTimestamp(startedAt, "startedAt") }
+        if let reason { try Bounds.check(reason, "reason", maxBytes: Limits.noteBytes) }
+        if let stdout { try Bounds.check(stdout.utf8.count, "stdout bytes", in: 0...Limits.chunkBytes) }
+        if let stderr { try Bounds.check(stderr.utf8.count, "stderr bytes", in: 0...Limits.chunkBytes) }
+    }
+}
+
+extension OutputChunkMessage {
+    public func validate() throws(BoundsError) {
+        if seq == 0 { throw BoundsError(field: "seq", "must be at least 1") }
+        try Bounds.check(data.utf8.count, "data bytes", in: 0...Limits.chunkBytes)
+    }
+}
+
+extension BirthMessage {
+    public func validate() throws(BoundsError) {
+        try Bounds.checkLabels(labels, "labels")
+        try Bounds.check(version, "version", maxBytes: Limits.labelBytes)
+        try Bounds.check(heartbeatInterval, "heartbeatInterval", in: Limits.heartbeatInterval, unit: " seconds")
+        try Bounds.checkTimestamp(sentAt, "sentAt")
+    }
+}
+
+extension HeartbeatMessage {
+    public func validate() throws(BoundsError) {
+        try Bounds.checkTimestamp(sentAt, "sentAt")
+    }
+}
