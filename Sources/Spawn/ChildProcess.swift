@@ -41,18 +41,30 @@ public final class ChildProcess: Sendable {
         public var environment: [String: String]?
         public var newProcessGroup: Bool
         public var captureOutput: Bool
+        /// The child joins this cgroup before it runs `arguments` (a `/bin/sh` step that
+        /// writes its own pid, then execs), so every process it starts is in it; whatever
+        /// is left there when the child exits is killed.
+        public var cgroup: ProcessCgroup?
 
         /// `arguments[0]` is looked up on `PATH`.
         public init(
             arguments: [String],
             environment: [String: String]? = nil,
             newProcessGroup: Bool = true,
-            captureOutput: Bool = true
+            captureOutput: Bool = true,
+            cgroup: ProcessCgroup? = nil
         ) {
             self.arguments = arguments
             self.environment = environment
             self.newProcessGroup = newProcessGroup
             self.captureOutput = captureOutput
+            self.cgroup = cgroup
+        }
+
+        /// What is actually executed: with a cgroup, the joining step first.
+        var launched: [String] {
+            guard let cgroup else { return arguments }
+            return ["/bin/sh", "-c", "echo $$ > \"$0\" && exec \"$@\"", cgroup.procsFile] + arguments
         }
     }
 
@@ -61,6 +73,7 @@ public final class ChildProcess: Sendable {
     private let state: Mutex<State>
 
     private struct State: ~Copyable {
+        var exited = false
         var termination: Termination?
         var waiters: [CheckedContinuation<Termination, Never>] = []
     }
@@ -78,9 +91,11 @@ public final class ChildProcess: Sendable {
         onOutput: @escaping @Sendable (Stream, [UInt8]) -> Void = { _, _ in },
         onExit: @escaping @Sendable (Termination) -> Void = { _ in }
     ) throws(SpawnError) -> ChildProcess {
-        guard let executable = options.arguments.first, !executable.isEmpty else {
+        guard let first = options.arguments.first, !first.isEmpty else {
             throw SpawnError(message: "no command given", errno: 0)
         }
+        let arguments = options.launched
+        let executable = arguments[0]
         var outPipe: [Int32] = [-1, -1]
         var errPipe: [Int32] = [-1, -1]
         if options.captureOutput {
@@ -121,7 +136,7 @@ public final class ChildProcess: Sendable {
         let environment = options.environment.map { overrides in
             ProcessInfo.processInfo.environment.merging(overrides) { _, new in new }
         } ?? ProcessInfo.processInfo.environment
-        let argv = options.arguments.map { strdup($0) } + [nil]
+        let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
             argv.forEach { free($0) }
@@ -138,13 +153,13 @@ public final class ChildProcess: Sendable {
                 close(outPipe[0])
                 close(errPipe[0])
             }
-            throw SpawnError(message: "cannot start '\(executable)'", errno: rc)
+            throw SpawnError(message: "cannot start '\(first)'", errno: rc)
         }
         let child = ChildProcess(pid: pid, processGroup: options.newProcessGroup ? pid : nil)
         let fds = options.captureOutput ? [(outPipe[0], Stream.stdout), (errPipe[0], Stream.stderr)] : []
         // 256 KiB of stack: the reaper's read buffer is on the heap.
         let started = DetachedThread.start(name: "reap-\(pid)", stackSize: 256 * 1024) {
-            child.reap(fds: fds, onOutput: onOutput, onExit: onExit)
+            child.reap(fds: fds, cgroup: options.cgroup, onOutput: onOutput, onExit: onExit)
         }
         guard started == 0 else {
             // Nobody would ever read its output or collect its status: undo the start.
@@ -181,24 +196,49 @@ public final class ChildProcess: Sendable {
         }
     }
 
+    /// The child has exited (its status is collected); its output may still be draining.
+    public var hasExited: Bool { state.withLock { $0.exited } }
+
+    /// Kills the child's process group, and its cgroup when it has one, unless the child
+    /// has already exited. True when it was still running: the caller's limit killed it.
+    public func killIfRunning(cgroup: ProcessCgroup? = nil) -> Bool {
+        let running = state.withLock { !$0.exited }
+        guard running else { return false }
+        kill(SIGKILL)
+        cgroup?.killAll()
+        return true
+    }
+
     private func reap(
-        fds: [(Int32, Stream)], onOutput: @Sendable (Stream, [UInt8]) -> Void, onExit: @Sendable (Termination) -> Void
+        fds: [(Int32, Stream)], cgroup: ProcessCgroup?, onOutput: @Sendable (Stream, [UInt8]) -> Void,
+        onExit: @Sendable (Termination) -> Void
     ) {
         var open = fds
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         var status: Int32 = 0
         var exited = false
+        // Output still read after the child has exited, when something it started holds
+        // the pipes open (without a cgroup to end it): enough for what was already written,
+        // never for ever.
+        var drainBudget = 1024 * 1024
         while !open.isEmpty {
+            if !exited && waitpid(pid, &status, WNOHANG) == pid {
+                exited = true
+                state.withLock { $0.exited = true }
+                // Whatever the child left behind ends with it; the pipes then close.
+                cgroup?.killAll()
+            }
             var pollSet = open.map { pollfd(fd: $0.0, events: Int16(POLLIN), revents: 0) }
-            // A bounded wait: a grandchild that inherited the pipes can keep them open after
-            // the child exits; then we stop reading once the child itself is gone.
-            let ready = poll(&pollSet, nfds_t(pollSet.count), 200)
+            // A bounded wait, so the child's exit is noticed while the pipes stay open.
+            let ready = poll(&pollSet, nfds_t(pollSet.count), exited ? 0 : 200)
             if ready < 0 && errno != EINTR { break }
+            if exited && (ready == 0 || drainBudget <= 0) { break }
             var closed: [Int32] = []
             for entry in pollSet where entry.revents != 0 {
                 let stream = open.first { $0.0 == entry.fd }!.1
                 let count = read(entry.fd, &buffer, buffer.count)
                 if count > 0 {
+                    if exited { drainBudget -= count }
                     onOutput(stream, Array(buffer[0..<count]))
                 } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
                     closed.append(entry.fd)
@@ -208,14 +248,12 @@ public final class ChildProcess: Sendable {
                 close(fd)
                 open.removeAll { $0.0 == fd }
             }
-            if !open.isEmpty && ready == 0 && waitpid(pid, &status, WNOHANG) == pid {
-                exited = true
-                break
-            }
         }
         for (fd, _) in open { close(fd) }
         if !exited {
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            state.withLock { $0.exited = true }
+            cgroup?.killAll()
         }
         let termination: Termination = (status & 0x7f) == 0
             ? .exited((status >> 8) & 0xff)

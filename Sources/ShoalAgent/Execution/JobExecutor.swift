@@ -24,6 +24,7 @@ final class JobExecutor: Sendable {
 
     private struct RunningJob {
         var process: ChildProcess
+        var cgroup: ProcessCgroup?
         var canceled = false
     }
 
@@ -73,67 +74,95 @@ final class JobExecutor: Sendable {
 
     private func run(_ job: JobMessage) async {
         let (chunks, chunkSink) = AsyncStream.makeStream(of: (OutputChannel, [UInt8]).self)
+        // Two streams that end when the process does: one consumer each.
         let (exit, exitSink) = AsyncStream.makeStream(of: Void.self)
+        let (exited, exitedSink) = AsyncStream.makeStream(of: Void.self)
         let process: ChildProcess
         let startedAt = now()
+        // The whole tree in one cgroup, so a `setsid` child cannot outlive the job.
+        let cgroup = ProcessCgroup.create(name: "shoal-\(getpid())-\(job.id)")
         do {
             process = try ChildProcess.spawn(
-                .init(arguments: job.task.argv, environment: ["SHOAL_JOB_ID": job.id, "SHOAL_NODE_ID": node]),
+                .init(arguments: job.task.argv, environment: ["SHOAL_JOB_ID": job.id, "SHOAL_NODE_ID": node],
+                      cgroup: cgroup),
                 onOutput: { stream, bytes in chunkSink.yield((stream == .stdout ? .stdout : .stderr, bytes)) },
                 onExit: { _ in
                     chunkSink.finish()
                     exitSink.finish()
+                    exitedSink.finish()
                 })
         } catch {
+            await Self.remove(cgroup)
             await finish(job.id, seq: ExecutionReporting.terminalSeq, state: .failed, reason: "\(error)", exitCode: 127)
             return
         }
-        running.withLock { $0[job.id] = RunningJob(process: process) }
+        running.withLock { $0[job.id] = RunningJob(process: process, cgroup: cgroup) }
         try? ledger.update(.init(job: job.id, state: .running, processGroup: process.pid,
                                  processStart: ProcessStartTime.of(process.pid), claimedAt: startedAt))
 
+        // The time limit races the process itself, never the reporting of its output: a
+        // process that ended in time is reported with its own exit status however long the
+        // broker takes to take its output (a stalled or partitioned node).
+        let timeout = Duration.milliseconds(Int64((job.timeout * 1000).rounded(.up)))
+        async let limit: Bool = withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for await _ in exited {}
+                return false
+            }
+            group.addTask {
+                guard (try? await Task.sleep(for: timeout)) != nil else { return false }
+                return process.killIfRunning(cgroup: cgroup)
+            }
+            let killed = await group.next() ?? false
+            group.cancelAll()
+            return killed
+        }
+
         var chunkCount: UInt32 = 0
         var inline: (stdout: String, stderr: String)?
-        let timedOut = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                // The timeout guard: a bounded sleep that kills the process group when it wins.
-                try? await Task.sleep(for: .seconds(job.timeout))
-                guard !Task.isCancelled else { return false }
-                process.kill(SIGKILL)
-                return true
+        if await Self.ends(exit, within: ExecutionReporting.quickWindow) {
+            // Quick: the output is complete (the stream ends after the last byte).
+            var stdout: [UInt8] = [], stderr: [UInt8] = []
+            var collected: [(OutputChannel, [UInt8])] = []
+            for await (stream, bytes) in chunks {
+                if stream == .stdout { stdout += bytes } else { stderr += bytes }
+                collected.append((stream, bytes))
             }
-            if await Self.ends(exit, within: ExecutionReporting.quickWindow) {
-                // Quick: the output is complete (the stream ends after the last byte).
-                var stdout: [UInt8] = [], stderr: [UInt8] = []
-                var collected: [(OutputChannel, [UInt8])] = []
-                for await (stream, bytes) in chunks {
-                    if stream == .stdout { stdout += bytes } else { stderr += bytes }
-                    collected.append((stream, bytes))
-                }
-                if ExecutionReporting.fitsInline(stdout: stdout.count, stderr: stderr.count) {
-                    inline = (String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-                } else {
-                    await reportRunning(job.id, startedAt: startedAt)
-                    chunkCount = await forward(AsyncStream { sink in
-                        collected.forEach { sink.yield($0) }
-                        sink.finish()
-                    }, of: job.id)
-                }
+            if ExecutionReporting.fitsInline(stdout: stdout.count, stderr: stderr.count) {
+                inline = (String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
             } else {
                 await reportRunning(job.id, startedAt: startedAt)
-                chunkCount = await forward(chunks, of: job.id)
+                chunkCount = await forward(AsyncStream { sink in
+                    collected.forEach { sink.yield($0) }
+                    sink.finish()
+                }, of: job.id)
             }
-            _ = await process.wait()
-            group.cancelAll()
-            return await group.next() ?? false
+        } else {
+            await reportRunning(job.id, startedAt: startedAt)
+            chunkCount = await forward(chunks, of: job.id)
         }
+        let timedOut = await limit
         let termination = await process.wait()
+        await Self.remove(cgroup)
         let canceled = running.withLock { $0.removeValue(forKey: job.id)?.canceled ?? false }
         let signal: Int32? = if case .signaled(let signal) = termination { signal } else { nil }
-        let (state, reason) = ExecutionReporting.outcome(
+        var (state, reason) = ExecutionReporting.outcome(
             exitCode: termination.exitCode, signal: signal, timedOut: timedOut, canceled: canceled, timeout: job.timeout)
+        if cgroup == nil && (timedOut || canceled) {
+            reason = (reason ?? "") + "; no cgroup could be made here, so processes that left the job's process group (setsid) were not killed"
+        }
         await finish(job.id, seq: ExecutionReporting.terminalSeq, state: state, reason: reason,
                      exitCode: termination.exitCode, startedAt: startedAt, chunks: chunkCount, inline: inline)
+    }
+
+    /// Removes a job's cgroup once its killed members are gone (they linger a moment).
+    private static func remove(_ cgroup: ProcessCgroup?) async {
+        guard let cgroup else { return }
+        for _ in 0..<100 {
+            if cgroup.remove() { return }
+            cgroup.killAll()
+            try? await Task.sleep(for: .milliseconds(5))
+        }
     }
 
     private func reportRunning(_ job: String, startedAt: Double) async {
@@ -194,11 +223,11 @@ final class JobExecutor: Sendable {
     }
 
     func cancel(_ job: String) {
-        let process = running.withLock { jobs -> ChildProcess? in
+        let target = running.withLock { jobs -> RunningJob? in
             jobs[job]?.canceled = true
-            return jobs[job]?.process
+            return jobs[job]
         }
-        process?.kill(SIGKILL)
+        _ = target?.process.killIfRunning(cgroup: target?.cgroup)
     }
 
     /// Jobs a previous run of this agent claimed but never finished (it was killed). Called

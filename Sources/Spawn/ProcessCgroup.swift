@@ -1,0 +1,116 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A cgroup that holds one child's whole process tree, so that all of it can be killed:
+/// a process group is left with one `setsid`, a cgroup cannot be left by its members.
+///
+/// cgroup v2 is used where this process can make a child cgroup that has `cgroup.kill`;
+/// else the v1 `freezer` hierarchy (freeze, kill every member, thaw, so nothing forks in
+/// between); else none can be made and `create` returns nil (the caller says so).
+///
+/// Thread-safe: every method is a few writes to cgroupfs.
+public final class ProcessCgroup: Sendable {
+    public enum Kind: String, Sendable { case v2, freezer }
+
+    public let path: String
+    public let kind: Kind
+
+    private init(path: String, kind: Kind) {
+        self.path = path
+        self.kind = kind
+    }
+
+    /// The file a process writes its pid to in order to join.
+    public var procsFile: String { path + "/cgroup.procs" }
+
+    /// Makes a new cgroup named `name` (one path level), or nil when the machine allows none.
+    public static func create(name: String) -> ProcessCgroup? {
+        for (base, kind) in candidates() {
+            let path = base + "/" + name
+            guard mkdir(path, 0o755) == 0 || errno == EEXIST else { continue }
+            if kind == .v2 && access(path + "/cgroup.kill", W_OK) != 0 {
+                rmdir(path)
+                continue
+            }
+            return ProcessCgroup(path: path, kind: kind)
+        }
+        return nil
+    }
+
+    /// Where new cgroups can go: beside this process in the v2 tree, at the top of the v1 freezer.
+    private static func candidates() -> [(String, Kind)] {
+        var result: [(String, Kind)] = []
+        let mounts = String(decoding: readFile("/proc/self/mountinfo") ?? [], as: UTF8.self)
+        var v2Mount: String?, freezerMount: String?
+        for line in mounts.split(separator: "\n") {
+            // mountinfo: ... mount-point ... - fstype source options
+            let halves = line.split(separator: " - ", maxSplits: 1)
+            guard halves.count == 2 else { continue }
+            let fields = halves[0].split(separator: " "), tail = halves[1].split(separator: " ")
+            guard fields.count > 4, let fstype = tail.first else { continue }
+            if fstype == "cgroup2" && v2Mount == nil { v2Mount = String(fields[4]) }
+            if fstype == "cgroup" && tail.count > 2 && tail[2].split(separator: ",").contains("freezer") {
+                freezerMount = String(fields[4])
+            }
+        }
+        let own = String(decoding: readFile("/proc/self/cgroup") ?? [], as: UTF8.self)
+        if let v2Mount, let line = own.split(separator: "\n").first(where: { $0.hasPrefix("0::") }) {
+            let relative = line.dropFirst(3)
+            result.append((v2Mount + (relative == "/" ? "" : String(relative)), .v2))
+        }
+        if let freezerMount { result.append((freezerMount, .freezer)) }
+        return result
+    }
+
+    public func members() -> [pid_t] {
+        String(decoding: Self.readFile(procsFile) ?? [], as: UTF8.self).split(separator: "\n").compactMap { pid_t($0) }
+    }
+
+    /// Kills every member. Returns once none is left or after a bounded number of rounds.
+    public func killAll() {
+        switch kind {
+        case .v2:
+            Self.writeFile(path + "/cgroup.kill", "1")
+        case .freezer:
+            for _ in 0..<20 {
+                let pids = members()
+                if pids.isEmpty { return }
+                Self.writeFile(path + "/freezer.state", "FROZEN")
+                for pid in pids { _ = kill(pid, SIGKILL) }
+                Self.writeFile(path + "/freezer.state", "THAWED")
+            }
+        }
+    }
+
+    /// Removes the cgroup once its members are gone (killed processes linger a moment as
+    /// zombies); true when it is gone.
+    @discardableResult
+    public func remove() -> Bool {
+        rmdir(path) == 0 || errno == ENOENT
+    }
+
+    static func readFile(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var result: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            result += buffer[0..<count]
+        }
+        return result
+    }
+
+    @discardableResult
+    static func writeFile(_ path: String, _ text: String) -> Bool {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == bytes.count
+    }
+}
