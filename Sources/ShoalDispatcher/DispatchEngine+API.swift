@@ -61,8 +61,15 @@ extension DispatchEngine {
         let time = now()
         var generator = SystemRandomNumberGenerator()
         let id = request.id ?? JobID.make(milliseconds: UInt64(time * 1000), using: &generator)
-        // Submitting the same id again is a retry: answer with the job as it is.
-        if try store.job(id) != nil { return try detail(GetJobRequest(id: id, withOutput: false)) }
+        // Submitting the same id again is a retry: answer with the job as it is, and send
+        // it again to nodes that have not answered (the first attempt may have been
+        // recorded and never published; a node that has it ignores it or repeats its result).
+        if try store.job(id) != nil {
+            if let job = active[id] {
+                resend(job.record, to: job.executions.values.filter { $0.state == .queued }.map(\.node))
+            }
+            return try detail(GetJobRequest(id: id, withOutput: false))
+        }
 
         let registry = plannerRegistry ?? FanOutPlanner.Registry(nodes.values.map { .init(id: $0.id, labels: $0.labels) })
         plannerRegistry = registry
@@ -102,6 +109,27 @@ extension DispatchEngine {
         let reported = request.summary ? executions.filter { nodes[$0.node]?.online != true } : executions
         return JobDetail(job: jobView(job, counts: plan.expected.isEmpty ? [:] : ["queued": plan.expected.count]),
                          executions: reported.map(executionView))
+    }
+
+    /// Publishes a recorded job again to some of its expected nodes, each on its own node
+    /// topic. Safe to repeat: each node's ledger runs a job at most once.
+    func resend(_ job: JobRecord, to targets: [String]) {
+        guard !targets.isEmpty, let selector = try? Selector(parsing: job.selector) else { return }
+        for node in targets {
+            let message = JobMessage(id: job.id, selector: selector, task: job.task, timeout: job.timeout,
+                                     deadline: job.deadline, nodes: [node], createdAt: job.createdAt)
+            _ = try? client.publish(topics.nodeJob(node), Wire.encode(message), qos: 1)
+        }
+        logger.debug("Job sent again", metadata: ["job.id": "\(job.id)", "nodes": "\(targets.count)"])
+    }
+
+    /// After a start: every unfinished job again to its nodes that have not finished. A
+    /// crash may have come between recording a job and publishing it, or may have taken
+    /// reports the broker had already handed over.
+    func resendUnfinished() {
+        for job in active.values {
+            resend(job.record, to: job.executions.values.filter { !$0.state.isTerminal }.map(\.node))
+        }
     }
 
     func detail(_ request: GetJobRequest) throws -> JobDetail {

@@ -12,6 +12,10 @@ extension DispatchEngine {
         for (id, job) in active {
             abandonLost(id, job: job, at: time)
         }
+        if time >= resyncCheckDue {
+            resyncCheckDue = time + 5
+            resyncOpenExecutions(at: time)
+        }
         if !unfolded.isEmpty { fold() }
         if active.isEmpty && uncheckpointed { checkpoint() }
     }
@@ -86,6 +90,24 @@ extension DispatchEngine {
             execution.state = .failed
             return execution
         }, at: time)
+    }
+
+    /// Re-sends jobs to online nodes whose executions stay open past what `ResyncRule`
+    /// allows: a lost report is repeated from the node's ledger, a lost job is run.
+    private func resyncOpenExecutions(at time: Double) {
+        if !lastResync.isEmpty { lastResync = lastResync.filter { active[$0.key.job] != nil } }
+        for (id, job) in active {
+            var due: [String] = []
+            for execution in job.executions.values {
+                let key = ExecutionKey(job: id, node: execution.node)
+                guard resyncRule.isDue(state: execution.state, nodeOnline: nodes[execution.node]?.online == true,
+                                       createdAt: job.record.createdAt, startedAt: execution.startedAt,
+                                       timeout: job.record.timeout, lastResync: lastResync[key], now: time) else { continue }
+                lastResync[key] = time
+                due.append(execution.node)
+            }
+            if !due.isEmpty { resend(job.record, to: due) }
+        }
     }
 
     private func expire(_ id: String, at time: Double) {

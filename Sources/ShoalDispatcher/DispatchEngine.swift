@@ -37,6 +37,11 @@ final class DispatchEngine {
     var uncheckpointed = false
     /// Final executions of jobs finished in memory whose finish is not yet committed.
     var finishing: [String: [String: ExecutionRecord]] = [:]
+    /// When each open execution was last re-sent to its node (`ResyncRule`).
+    var lastResync: [ExecutionKey: Double] = [:]
+    let resyncRule = ResyncRule()
+    /// The next time `tick` looks for executions to resync (every few seconds, not every tick).
+    var resyncCheckDue: Double = 0
     /// Jobs whose finish is committed, with their final executions, still to be folded
     /// from the log into the execution table (`tick`).
     var unfolded: [(job: String, executions: [ExecutionRecord])] = []

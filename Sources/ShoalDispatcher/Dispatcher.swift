@@ -49,6 +49,7 @@ public final class Dispatcher: Service, Sendable {
                                         missedHeartbeats: configuration.missedHeartbeats, logger: logger)
         let filters = configuration.topics.dispatcherFilters
         guard try await client.startUnlessShuttingDown(subscribingTo: filters) else { return }
+        engine.resendUnfinished()
         logger.info("Dispatcher running", metadata: ["broker": "\(configuration.broker)", "db": "\(configuration.databasePath)"])
 
         let tick = configuration.tickInterval

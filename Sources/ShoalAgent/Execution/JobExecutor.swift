@@ -62,7 +62,10 @@ final class JobExecutor: Sendable {
         case .notForThisNode:
             return
         case .duplicate:
+            // Delivered again: a redelivery, or the dispatcher asking after a report it
+            // never stored (ResyncRule). Repeat what the ledger recorded; never run it again.
             logger.debug("Job delivered again; already claimed", metadata: ["job.id": "\(job.id)"])
+            await repeatRecordedOutcome(of: job.id)
         case .reject(let reason):
             await finish(job.id, seq: 1, state: .rejected, reason: reason)
         case .run:
@@ -212,11 +215,24 @@ final class JobExecutor: Sendable {
         return sequence
     }
 
+    /// Re-sends a claimed job's terminal report from the ledger (its output, if it was
+    /// lost too, is not kept here); a job still running reports nothing new.
+    private func repeatRecordedOutcome(of job: String) async {
+        guard let entry = ledger.entry(job), entry.state.isTerminal else { return }
+        await reporter.status(.init(job: job, node: node, seq: ExecutionReporting.terminalSeq, state: entry.state,
+                                    exitCode: entry.exitCode, reason: entry.reason, at: entry.finishedAt ?? now(),
+                                    startedAt: entry.startedAt), topics: topics)
+    }
+
     /// Records a terminal state in the ledger, then reports it.
     func finish(_ job: String, seq: UInt32, state: ExecutionState, reason: String?, exitCode: Int32? = nil,
                 startedAt: Double? = nil, chunks: UInt32? = nil, inline: (stdout: String, stderr: String)? = nil) async {
         let claimedAt = ledger.entry(job)?.claimedAt ?? now()
-        try? ledger.update(.init(job: job, state: state, exitCode: exitCode, claimedAt: claimedAt))
+        var entry = ExecutionLedger.Entry(job: job, state: state, exitCode: exitCode, claimedAt: claimedAt)
+        entry.reason = reason
+        entry.startedAt = startedAt
+        entry.finishedAt = now()
+        try? ledger.update(entry)
         await reporter.status(.init(job: job, node: node, seq: seq, state: state, exitCode: exitCode, reason: reason,
                                     at: now(), startedAt: startedAt, chunks: chunks,
                                     stdout: inline?.stdout, stderr: inline?.stderr), topics: topics)

@@ -23,6 +23,21 @@ public final class ExecutionLedger: Sendable {
         public var processStart: UInt64?
         public var exitCode: Int32?
         public var claimedAt: Double
+        /// The terminal report's details, so that it can be repeated when the dispatcher
+        /// asks again (its first report was lost).
+        public var reason: String?
+        public var startedAt: Double?
+        public var finishedAt: Double?
+
+        public init(job: String, state: ExecutionState, processGroup: Int32? = nil, processStart: UInt64? = nil,
+                    exitCode: Int32? = nil, claimedAt: Double) {
+            self.job = job
+            self.state = state
+            self.processGroup = processGroup
+            self.processStart = processStart
+            self.exitCode = exitCode
+            self.claimedAt = claimedAt
+        }
     }
 
     private let directory: String

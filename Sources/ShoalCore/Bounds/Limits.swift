@@ -14,7 +14,10 @@ public enum Limits {
     /// a broken clock or a forged report.
     public static let timestamp: ClosedRange<Double> = 1_000_000_000...9_999_999_999
 
-    /// A shell script, and the whole argv of an exec task, in bytes.
+    /// One argument of an exec task, and a shell script (one argument of `sh -c`), in
+    /// bytes: Linux refuses to exec a single argument of 128 KiB or more (MAX_ARG_STRLEN).
+    public static let argumentBytes = 120 * 1024
+    /// The whole argv of an exec task, in bytes.
     public static let taskBytes = 256 * 1024
     /// Arguments of an exec task.
     public static let argvCount = 4_096

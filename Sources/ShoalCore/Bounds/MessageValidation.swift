@@ -9,7 +9,7 @@ extension JobTask {
             try Bounds.check(argv.count, field + ".argv count", in: 1...Limits.argvCount)
             var total = 0
             for (index, argument) in argv.enumerated() {
-                try Bounds.check(argument, "\(field).argv[\(index)]", maxBytes: Limits.taskBytes)
+                try Bounds.check(argument, "\(field).argv[\(index)]", maxBytes: Limits.argumentBytes)
                 total += argument.utf8.count
             }
             if total > Limits.taskBytes {
@@ -17,7 +17,7 @@ extension JobTask {
             }
             if argv[0].isEmpty { throw BoundsError(field: field + ".argv[0]", "is empty") }
         case .shell(let script):
-            try Bounds.check(script, field + ".script", maxBytes: Limits.taskBytes)
+            try Bounds.check(script, field + ".script", maxBytes: Limits.argumentBytes)
         }
     }
 }
