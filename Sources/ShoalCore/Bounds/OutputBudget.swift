@@ -73,7 +73,10 @@ public enum JobEventPacker {
             view.stdout = nil
             view.stderr = nil
             let fixed = 256 + OutputBudget.jsonSize(view.node) + OutputBudget.jsonSize(view.reason ?? "")
-            if !current.isEmpty && (size + fixed > maxBytes / 2 || budget.remaining <= 0) {
+            // Output that would not get its whole share here starts a new event.
+            let wanted = stdout.isEmpty && stderr.isEmpty
+                ? 0 : min(budget.perExecution, OutputBudget.jsonSize(stdout) + OutputBudget.jsonSize(stderr))
+            if !current.isEmpty && (size + fixed > maxBytes / 2 || wanted > budget.remaining) {
                 events.append(JobEvent(job: job, executions: current))
                 current = []
                 size = 0

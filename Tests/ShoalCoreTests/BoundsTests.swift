@@ -1,0 +1,136 @@
+import ShoalCore
+import Testing
+
+@Suite("Bounds")
+struct BoundsTests {
+    @Test("numbers outside a range name the field", arguments: [1e300, 1e20, -1, 0, Double.leastNonzeroMagnitude, Double.nan, .infinity, -.infinity])
+    func numbers(value: Double) {
+        #expect(throws: BoundsError.self) { try Bounds.check(value, "timeout", in: Limits.timeout) }
+        do {
+            try Bounds.check(value, "timeout", in: Limits.timeout)
+        } catch {
+            #expect(error.field == "timeout")
+        }
+    }
+
+    @Test func stringsRefuseNULAndSize() throws {
+        try Bounds.check("echo ok", "script", maxBytes: 10)
+        #expect(throws: BoundsError(field: "script", "contains a NUL byte")) {
+            try Bounds.check("echo harmful\u{0}; echo benign", "script", maxBytes: 100)
+        }
+        #expect(throws: BoundsError.self) { try Bounds.check(String(repeating: "x", count: 11), "script", maxBytes: 10) }
+        try Bounds.check("", "script", maxBytes: 0)
+    }
+
+    @Test func prefixCutsAtAScalarBoundary() {
+        #expect(Bounds.prefix("héllo", maxBytes: 2) == ("h", true))
+        #expect(Bounds.prefix("héllo", maxBytes: 3) == ("hé", true))
+        #expect(Bounds.prefix("hi", maxBytes: 2) == ("hi", false))
+        #expect(Bounds.prefix("🦈🦈", maxBytes: 5) == ("🦈", true))
+    }
+
+    @Test func requestsAreCheckedFieldByField() throws {
+        let good = SubmitJobRequest(selector: "role=web", task: .exec(["true"]))
+        try good.validate()
+        var bad = good
+        bad.timeout = 1e300
+        #expect(throws: BoundsError.self) { try bad.validate() }
+        bad = good
+        bad.deadlineIn = 0
+        #expect(throws: BoundsError.self) { try bad.validate() }
+        bad = good
+        bad.task = .exec(Array(repeating: "x", count: Limits.argvCount + 1))
+        #expect(throws: BoundsError.self) { try bad.validate() }
+        bad = good
+        bad.task = .exec(["", "x"])
+        #expect(throws: BoundsError.self) { try bad.validate() }
+        bad = good
+        bad.id = "../../etc"
+        #expect(throws: BoundsError.self) { try bad.validate() }
+    }
+
+    @Test func reportsWithImpossibleTimesAreRefused() throws {
+        let status = ExecutionStatusMessage(job: "j", node: "n", seq: 3, state: .failed, at: 1e300, startedAt: -1e300)
+        #expect(throws: BoundsError.self) { try status.validate() }
+        let ok = ExecutionStatusMessage(job: "j", node: "n", seq: 3, state: .failed, at: 1_800_000_000)
+        try ok.validate()
+        #expect(throws: BoundsError.self) {
+            try OutputChunkMessage(job: "j", node: "n", seq: 0, stream: .stdout, data: "x").validate()
+        }
+        let birth = BirthMessage(node: "n", labels: [:], version: "1", bdSeq: 1, heartbeatInterval: 1e300, sentAt: 1_800_000_000)
+        #expect(throws: BoundsError.self) { try birth.validate() }
+    }
+
+    @Test func anInvalidJobIsRejectedNotRun() throws {
+        let job = JobMessage(id: "j", selector: try Selector(parsing: ""), task: .exec(["true"]), timeout: 1e300,
+                             deadline: 1_800_000_600, nodes: ["n"], createdAt: 1_800_000_000)
+        let admission = JobAdmission.decide(job, node: "n", labels: [:], now: 1_800_000_001, skewAllowance: 5,
+                                            alreadyClaimed: { false })
+        guard case .reject(let reason) = admission else {
+            Issue.record("expected a rejection, got \(admission)")
+            return
+        }
+        #expect(reason.contains("timeout"))
+    }
+}
+
+@Suite("Output budget and event packing")
+struct OutputBudgetTests {
+    @Test func eachExecutionGetsItsShareAndIsMarked() {
+        var budget = OutputBudget(perExecution: 10, total: 15)
+        var first = ExecutionView(job: "j", node: "a", state: .succeeded)
+        budget.fill(&first, stdout: String(repeating: "x", count: 20), stderr: "")
+        #expect(first.stdout?.count == 10 && first.outputTruncated == true && first.stderr == nil)
+        var second = ExecutionView(job: "j", node: "b", state: .succeeded)
+        budget.fill(&second, stdout: "abc", stderr: "defgh")
+        #expect(second.stdout == "abc" && second.stderr == "de" && second.outputTruncated == true)
+        var third = ExecutionView(job: "j", node: "c", state: .succeeded)
+        budget.fill(&third, stdout: "x", stderr: "")
+        #expect(third.stdout == "" && third.outputTruncated == true)
+    }
+
+    @Test func controlBytesCountAsTheirJSONEscapes() {
+        #expect(OutputBudget.jsonSize("\u{1}\"\\a") == 6 + 2 + 2 + 1)
+    }
+
+    @Test func largeChangesSplitIntoEventsUnderTheLimitWithTheFinishLast() throws {
+        let output = String(repeating: "\u{1}", count: 100_000)
+        let views = (0..<40).map { ExecutionView(job: "j", node: "node-\($0)", state: .succeeded, stdout: output) }
+        let events = JobEventPacker.pack(job: "j", executions: views, finishedAt: 5)
+        #expect(events.count > 1)
+        #expect(events.flatMap(\.executions).map(\.node) == views.map(\.node))
+        #expect(events.dropLast().allSatisfy { $0.finishedAt == nil } && events.last?.finishedAt == 5)
+        for event in events { #expect(Wire.encode(event).count <= JobEventPacker.maxBytes) }
+    }
+
+    @Test func tenThousandPlainResultsStayUnderTheLimit() {
+        let views = (0..<10_000).map { ExecutionView(job: "j", node: "node-\($0)", state: .succeeded, exitCode: 0) }
+        let events = JobEventPacker.pack(job: "j", executions: views, finishedAt: nil)
+        #expect(events.flatMap(\.executions).count == 10_000)
+        for event in events { #expect(Wire.encode(event).count <= JobEventPacker.maxBytes) }
+    }
+}
+
+@Suite("Resync rule")
+struct ResyncRuleTests {
+    let rule = ResyncRule(queuedAfter: 30, overrunGrace: 10, interval: 30)
+
+    @Test func aQueuedExecutionOnAnOnlineNodeIsAskedAboutAfterTheWait() {
+        #expect(!rule.isDue(state: .queued, nodeOnline: true, createdAt: 100, startedAt: nil, timeout: 60, lastResync: nil, now: 129))
+        #expect(rule.isDue(state: .queued, nodeOnline: true, createdAt: 100, startedAt: nil, timeout: 60, lastResync: nil, now: 130))
+        #expect(!rule.isDue(state: .queued, nodeOnline: false, createdAt: 100, startedAt: nil, timeout: 60, lastResync: nil, now: 1000))
+    }
+
+    @Test func aRunningExecutionIsAskedAboutOnlyPastItsLimit() {
+        #expect(!rule.isDue(state: .running, nodeOnline: true, createdAt: 100, startedAt: 110, timeout: 60, lastResync: nil, now: 179))
+        #expect(rule.isDue(state: .running, nodeOnline: true, createdAt: 100, startedAt: 110, timeout: 60, lastResync: nil, now: 180))
+    }
+
+    @Test func resyncsAreSpacedAndTerminalStatesNeverAsked() {
+        #expect(!rule.isDue(state: .running, nodeOnline: true, createdAt: 100, startedAt: 110, timeout: 60, lastResync: 170, now: 199))
+        #expect(rule.isDue(state: .running, nodeOnline: true, createdAt: 100, startedAt: 110, timeout: 60, lastResync: 170, now: 200))
+        for state in ExecutionState.allCases where state.isTerminal {
+            #expect(!rule.isDue(state: state, nodeOnline: true, createdAt: 0, startedAt: 0, timeout: 1, lastResync: nil, now: 1e9))
+        }
+    }
+}
