@@ -19,6 +19,11 @@ extension DispatchEngine {
             nodes[node] = record
             watchSilence(of: record)
             pending.save(record, announce: true)
+            // A birth is a new connection: what was sent to or reported by the node while
+            // it was away (or while the broker was restarted) may be lost. Ask again.
+            for job in active.values {
+                if let execution = job.executions[node], !execution.state.isTerminal { resend(job.record, to: [node]) }
+            }
         } catch {
             reject("a birth message", error, topic: topics.birth(node))
         }
