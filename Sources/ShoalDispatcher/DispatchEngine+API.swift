@@ -33,6 +33,7 @@ extension DispatchEngine {
         case .listJobs: payload = respond(request, routing) { try self.listJobs(try Wire.decode(ListJobsRequest.self, from: $0)) }
         case .jobOutput: payload = respond(request, routing) { try self.output(try Wire.decode(JobOutputRequest.self, from: $0)) }
         case .listNodes: payload = respond(request, routing) { try self.listNodes(try Wire.decode(ListNodesRequest.self, from: $0)) }
+        case .forgetNode: payload = respond(request, routing) { try self.forget(try Wire.decode(ForgetNodeRequest.self, from: $0)) }
         }
         _ = try? client.publish(MQTTMessage(topic: replyTopic, payload: payload, qos: 1, correlationData: request.correlationData))
     }
@@ -174,6 +175,28 @@ extension DispatchEngine {
             throw APIError("invalid selector: \(error.description)")
         }
         return nodes.values.filter { selector.matches($0.labels) }.sorted { $0.id < $1.id }.map(\.view)
+    }
+
+    /// Only an offline node: a live one would be registered again by its next heartbeat.
+    func forget(_ request: ForgetNodeRequest) throws -> NodeView {
+        guard let node = nodes[request.node] else { throw APIError("no node with id '\(Bounds.prefix(request.node, maxBytes: 80).text)'") }
+        guard !node.online else {
+            throw APIError("node '\(node.id)' is online; stop its agent first (a live node registers again at its next heartbeat)")
+        }
+        let time = now()
+        for (id, job) in active {
+            guard var execution = job.executions[node.id], !execution.state.isTerminal else { continue }
+            execution.state = .skipped
+            execution.reason = "node forgotten by an operator"
+            close(id, [execution], at: time)
+        }
+        nodes[node.id] = nil
+        plannerRegistry = nil
+        pending.nodes[node.id] = nil
+        pending.forgottenNodes.append(node.id)
+        // Answers read the store: the node is gone from it too before the reply.
+        flush()
+        return node.view
     }
 
     func jobView(_ job: JobRecord, counts: [String: Int]) -> JobView {

@@ -125,7 +125,7 @@ extension DispatchEngine {
 
     /// Records terminal states decided here (not reported by the node), finishing the job
     /// when nothing is left open.
-    private func close(_ id: String, _ executions: [ExecutionRecord], at time: Double) {
+    func close(_ id: String, _ executions: [ExecutionRecord], at time: Double) {
         guard let job = active[id], !executions.isEmpty else { return }
         for var execution in executions {
             execution.finishedAt = time

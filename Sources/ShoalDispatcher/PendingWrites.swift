@@ -7,12 +7,14 @@ struct PendingWrites {
     var executions: [ExecutionKey: ExecutionRecord] = [:]
     var chunks: [OutputChunkRecord] = []
     var finishedJobs: [(String, Double)] = []
+    /// Nodes removed from the registry (`nodes.forget`).
+    var forgottenNodes: [String] = []
     /// In order of change; announced after the commit.
     var executionEvents: [ExecutionKey] = []
     var nodeEvents: [String] = []
 
     var isEmpty: Bool {
-        nodes.isEmpty && executions.isEmpty && chunks.isEmpty && finishedJobs.isEmpty
+        nodes.isEmpty && executions.isEmpty && chunks.isEmpty && finishedJobs.isEmpty && forgottenNodes.isEmpty
     }
 
     /// Rows this commit would write.

@@ -7,6 +7,7 @@ public enum APIOperation: String, Sendable, CaseIterable, Codable {
     case listJobs = "jobs.list"
     case jobOutput = "jobs.output"
     case listNodes = "nodes.list"
+    case forgetNode = "nodes.forget"
 }
 
 /// Reply routing for clients without MQTT v5 properties.

@@ -91,6 +91,13 @@ public struct JobOutputRequest: Sendable, Codable, Equatable {
     }
 }
 
+/// Removes an offline node from the registry for good: its open executions end `skipped`
+/// and later jobs no longer expect it.
+public struct ForgetNodeRequest: Sendable, Codable, Equatable {
+    public var node: String
+    public init(node: String) { self.node = node }
+}
+
 public struct ListNodesRequest: Sendable, Codable, Equatable {
     public var selector: String
     public init(selector: String = "") { self.selector = selector }

@@ -17,6 +17,9 @@ extension DispatcherStore {
                 try insertChunk.execute(arguments: [chunk.job, chunk.node, chunk.seq, chunk.stream, chunk.data])
             }
             try Self.markFinished(batch.finishedJobs, db)
+            for node in batch.forgottenNodes {
+                try db.execute(sql: "DELETE FROM node WHERE id = ?", arguments: [node])
+            }
         }
     }
 }

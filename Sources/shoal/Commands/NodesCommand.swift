@@ -7,42 +7,77 @@ import ShoalCore
 
 struct Nodes: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List the fleet's nodes, their labels and whether they are online.",
-        discussion: "Example: shoal nodes -s 'region=eu,role=web' -o json")
+        abstract: "List the fleet's nodes, or forget one that is gone for good.",
+        subcommands: [List.self, Forget.self], defaultSubcommand: List.self)
 
-    @Option(name: [.short, .long], help: "Only nodes matching this selector, e.g. 'region=eu,gpus>=1'.")
-    var selector: String = ""
+    struct Forget: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove an offline node from the registry for good.",
+            discussion: """
+                Its unfinished executions end `skipped`, and jobs no longer expect it. A node that \
+                is online is refused: its agent would register it again at the next heartbeat.
+                Example: shoal nodes forget edge-17
+                """)
 
-    @Flag(name: .long, help: "Show every label, not just region, arch and role.")
-    var labels = false
+        @Argument(help: "The node id, as `shoal nodes` shows it.")
+        var node: String
 
-    @OptionGroup var connection: ConnectionOptions
-    @OptionGroup var output: OutputOptions
+        @OptionGroup var connection: ConnectionOptions
 
-    func validate() throws {
-        try SelectorValidation.check(selector, all: true)
-    }
-
-    func run() async throws {
-        let request = ListNodesRequest(selector: selector)
-        let nodes = try await CLIRuntime.withClient(connection) { client in
-            try await client.request(.listNodes, request, as: [NodeView].self)
+        func validate() throws {
+            guard TopicTree.isValidLevel(node) else { throw ValidationError("'\(node)' is not a node id; see `shoal nodes`") }
         }
-        switch output.output {
-        case .json: print(StructuredOutput.json(nodes))
-        case .yaml: print(StructuredOutput.yaml(nodes))
-        case .table, .csv:
-            let keys = labels ? Array(Set(nodes.flatMap(\.labels.keys))).sorted() : ["region", "arch", "role"]
-            var table = Table(headers: ["NODE", "STATUS", "LAST SEEN"] + keys.map { $0.uppercased() })
-            let now = Date().timeIntervalSince1970
-            table.rows = nodes.map { node in
-                [node.id, node.online ? "online" : "offline", DurationText.format(max(0, now - node.lastSeen)) + " ago"]
-                    + keys.map { node.labels[$0] ?? "-" }
+
+        func run() async throws {
+            let request = ForgetNodeRequest(node: node)
+            let forgotten = try await CLIRuntime.withClient(connection) { client in
+                try await client.request(.forgetNode, request, as: NodeView.self)
             }
-            print(output.output == .csv ? table.csv() : table.render())
-            if output.output == .table {
-                let online = nodes.filter(\.online).count
-                print("\n\(nodes.count) nodes, \(online) online, \(nodes.count - online) offline")
+            print("forgot node \(forgotten.id)")
+        }
+    }
+}
+
+extension Nodes {
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the fleet's nodes, their labels and whether they are online.",
+            discussion: "Example: shoal nodes -s 'region=eu,role=web' -o json")
+
+        @Option(name: [.short, .long], help: "Only nodes matching this selector, e.g. 'region=eu,gpus>=1'.")
+        var selector: String = ""
+
+        @Flag(name: .long, help: "Show every label, not just region, arch and role.")
+        var labels = false
+
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            try SelectorValidation.check(selector, all: true)
+        }
+
+        func run() async throws {
+            let request = ListNodesRequest(selector: selector)
+            let nodes = try await CLIRuntime.withClient(connection) { client in
+                try await client.request(.listNodes, request, as: [NodeView].self)
+            }
+            switch output.output {
+            case .json: print(StructuredOutput.json(nodes))
+            case .yaml: print(StructuredOutput.yaml(nodes))
+            case .table, .csv:
+                let keys = labels ? Array(Set(nodes.flatMap(\.labels.keys))).sorted() : ["region", "arch", "role"]
+                var table = Table(headers: ["NODE", "STATUS", "LAST SEEN"] + keys.map { $0.uppercased() })
+                let now = Date().timeIntervalSince1970
+                table.rows = nodes.map { node in
+                    [node.id, node.online ? "online" : "offline", DurationText.format(max(0, now - node.lastSeen)) + " ago"]
+                        + keys.map { node.labels[$0] ?? "-" }
+                }
+                print(output.output == .csv ? table.csv() : table.render())
+                if output.output == .table {
+                    let online = nodes.filter(\.online).count
+                    print("\n\(nodes.count) nodes, \(online) online, \(nodes.count - online) offline")
+                }
             }
         }
     }
