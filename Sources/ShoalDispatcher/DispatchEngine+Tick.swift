@@ -17,6 +17,8 @@ extension DispatchEngine {
             resyncOpenExecutions(at: time)
         }
         if !unfolded.isEmpty { fold() }
+        // Between jobs: a large delete would hold up the reports of a running one.
+        if time >= retentionDue && active.isEmpty { prune(at: time) }
         if active.isEmpty && uncheckpointed { checkpoint() }
     }
 
@@ -30,6 +32,21 @@ extension DispatchEngine {
         } catch {
             logger.warning("Cannot fold finished jobs into the execution table; will retry",
                            metadata: ["jobs": "\(unfolded.count)", "error": "\(error)"])
+        }
+    }
+
+    /// Deletes finished jobs that `retention` no longer keeps.
+    func prune(at time: Double) {
+        retentionDue = time + 600
+        do {
+            let expired = retention.expired(try store.finishedJobSizes(), now: time)
+            try store.deleteJobs(expired)
+            if !expired.isEmpty {
+                uncheckpointed = true
+                logger.info("Pruned finished jobs", metadata: ["jobs": "\(expired.count)"])
+            }
+        } catch {
+            logger.warning("Cannot prune finished jobs; will retry", metadata: ["error": "\(error)"])
         }
     }
 

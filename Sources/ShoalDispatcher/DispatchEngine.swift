@@ -14,6 +14,11 @@ final class DispatchEngine {
     let events: EventPublisher
     let topics: TopicTree
     let missedHeartbeats: Double
+    let retention: RetentionPolicy
+    /// The time, as UNIX seconds: injected so that rules can be tested at any instant.
+    let clock: @Sendable () -> Double
+    /// When finished jobs are next checked against `retention` (at start, then every 10 minutes).
+    var retentionDue: Double = 0
     let logger: Logger
     let planner = FanOutPlanner()
     /// Extra time past a job's timeout before a started execution on an offline node is
@@ -77,7 +82,10 @@ final class DispatchEngine {
     }
 
     init(store: DispatcherStore, client: MQTTClient, events: EventPublisher, topics: TopicTree,
-         missedHeartbeats: Double, logger: Logger) throws {
+         missedHeartbeats: Double, retention: RetentionPolicy = RetentionPolicy(), logger: Logger,
+         clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
+        self.retention = retention
+        self.clock = clock
         self.store = store
         self.events = events
         self.client = client
@@ -86,7 +94,7 @@ final class DispatchEngine {
         self.logger = logger
         // Heartbeats are kept in memory only, so stored `lastSeen` values are old: give
         // nodes that were online a fresh window instead of declaring them all offline.
-        let loadedAt = Date().timeIntervalSince1970
+        let loadedAt = clock()
         for var node in try store.allNodes() {
             if node.online { node.lastSeen = max(node.lastSeen, loadedAt) }
             nodes[node.id] = node
@@ -101,7 +109,7 @@ final class DispatchEngine {
         }
     }
 
-    func now() -> Double { Date().timeIntervalSince1970 }
+    func now() -> Double { clock() }
 
     func handle(_ message: MQTTMessage) {
         switch topics.route(message.topic) {

@@ -46,7 +46,8 @@ public final class Dispatcher: Service, Sendable {
         ), delivery: .batches(gather: .milliseconds(1)) { inputs.append(contentsOf: $0.lazy.map(Input.message)) }, logger: logger)
         let events = EventPublisher(client: client, topics: configuration.topics)
         let engine = try DispatchEngine(store: store, client: client, events: events, topics: configuration.topics,
-                                        missedHeartbeats: configuration.missedHeartbeats, logger: logger)
+                                        missedHeartbeats: configuration.missedHeartbeats,
+                                        retention: configuration.retention, logger: logger)
         let filters = configuration.topics.dispatcherFilters
         guard try await client.startUnlessShuttingDown(subscribingTo: filters) else { return }
         engine.resendUnfinished()

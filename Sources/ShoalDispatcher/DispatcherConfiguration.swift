@@ -17,11 +17,13 @@ public struct DispatcherConfiguration: Sendable {
     /// How long applied reports may wait to be committed (and announced) together. A job's
     /// end, an API request and a large batch commit at once. Zero commits every batch.
     public var commitWindow: Duration
+    /// Which finished jobs are deleted, with their executions and output.
+    public var retention: RetentionPolicy
 
     public init(broker: BrokerAddress, databasePath: String, topics: TopicTree = TopicTree(),
                 username: String? = nil, password: String? = nil, clientID: String = "shoal-dispatcher",
                 tickInterval: Duration = .milliseconds(500), missedHeartbeats: Double = 3,
-                commitWindow: Duration = .milliseconds(10)) {
+                commitWindow: Duration = .milliseconds(10), retention: RetentionPolicy = RetentionPolicy()) {
         self.broker = broker
         self.databasePath = databasePath
         self.topics = topics
@@ -31,5 +33,6 @@ public struct DispatcherConfiguration: Sendable {
         self.tickInterval = tickInterval
         self.missedHeartbeats = missedHeartbeats
         self.commitWindow = commitWindow
+        self.retention = retention
     }
 }

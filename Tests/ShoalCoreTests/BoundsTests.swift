@@ -134,3 +134,28 @@ struct ResyncRuleTests {
         }
     }
 }
+
+@Suite("Retention policy")
+struct RetentionPolicyTests {
+    typealias Job = RetentionPolicy.FinishedJob
+
+    @Test func oldJobsGoFirstThenTheOldestUntilOutputFits() {
+        let policy = RetentionPolicy(maxAge: 100, maxBytes: 50)
+        let jobs = [Job(id: "c", finishedAt: 950, outputBytes: 30), Job(id: "a", finishedAt: 800, outputBytes: 1),
+                    Job(id: "b", finishedAt: 900, outputBytes: 30)]
+        // At 1000: `a` is over 100 s old; then 60 bytes remain, over 50, so `b` goes too.
+        #expect(policy.expired(jobs, now: 1000) == ["a", "b"])
+        // Earlier, nothing is old, and the three fit... but only after `a`: 61 > 50.
+        #expect(policy.expired(jobs, now: 850) == ["a", "b"])
+        #expect(RetentionPolicy(maxAge: 100, maxBytes: 100).expired(jobs, now: 850) == [])
+        #expect(RetentionPolicy(maxAge: 100, maxBytes: 100).expired(jobs, now: 1_051) == ["a", "b", "c"])
+    }
+
+    @Test func theClockDecidesAge() {
+        let policy = RetentionPolicy(maxAge: 30 * 86_400, maxBytes: 1 << 30)
+        let jobs = [Job(id: "j", finishedAt: 1_700_000_000, outputBytes: 10)]
+        #expect(policy.expired(jobs, now: 1_700_000_000 + 30 * 86_400) == [])
+        #expect(policy.expired(jobs, now: 1_700_000_000 + 30 * 86_400 + 1) == ["j"])
+        #expect(policy.expired([], now: 1e300) == [])
+    }
+}

@@ -16,7 +16,20 @@ struct Dispatcher: AsyncParsableCommand {
         transform: DurationArgument.parser("--commit-window", in: 0...1))
     var commitWindow = DurationArgument("10ms", seconds: 0.01)
 
+    @Option(name: .long, help: "How long finished jobs (with their executions and output) are kept, 1m to 3650d.",
+            transform: DurationArgument.parser("--keep-jobs", in: RetentionPolicy.maxAgeRange))
+    var keepJobs = DurationArgument("30d", seconds: RetentionPolicy.defaultMaxAge)
+
+    @Option(name: .long, help: "Output kept over all finished jobs, in MiB (1 to 1048576); the oldest jobs go first.")
+    var keepOutputMib = RetentionPolicy.defaultMaxBytes >> 20
+
     @OptionGroup var connection: ConnectionOptions
+
+    func validate() throws {
+        guard (1...(1 << 20)).contains(keepOutputMib) else {
+            throw ValidationError("--keep-output-mib must be between 1 and 1048576 (1 TiB), e.g. --keep-output-mib 1024")
+        }
+    }
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -24,7 +37,8 @@ struct Dispatcher: AsyncParsableCommand {
         let configuration = DispatcherConfiguration(
             broker: try connection.address, databasePath: db, topics: connection.topics,
             username: connection.resolvedUsername, password: connection.password,
-            commitWindow: commitWindow.duration)
+            commitWindow: commitWindow.duration,
+            retention: RetentionPolicy(maxAge: keepJobs.seconds, maxBytes: keepOutputMib << 20))
         try await ServiceRuntime.run(ShoalDispatcher.Dispatcher(configuration: configuration, logger: logger), logger: logger)
     }
 }
