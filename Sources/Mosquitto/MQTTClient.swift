@@ -152,9 +152,8 @@ public final class MQTTClient: Service, Sendable {
             if let deadline, let lastFailure, ContinuousClock.now >= deadline {
                 throw connectError(.unreachable, lastFailure)
             }
-            let (rc, detail) = try await Self.racing(
-                deadline, { self.connectError(.unreachable, "no TCP connection (DNS or TCP connect still waiting)") }
-            ) {
+            let expired = lastFailure ?? "no TCP connection (DNS or TCP connect still waiting)"
+            let (rc, detail) = try await Self.racing(deadline, { self.connectError(.unreachable, expired) }) {
                 try await self.connectOnItsOwnThread()
             }
             if rc == MOSQ_ERR_SUCCESS.rawValue { break }
