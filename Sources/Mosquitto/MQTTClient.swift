@@ -23,10 +23,11 @@ public final class MQTTClient: Service, Sendable {
     public let connectionEvents: AsyncStream<MQTTConnectionEvent>
 
     let callbacks: CallbackTarget
-    private let handle: MosquittoHandle
+    let handle: MosquittoHandle
     /// The network thread for `.batches` delivery; nil: libmosquitto's own.
-    private let burstLoop: BurstLoop?
-    private let logger: Logger
+    let burstLoop: BurstLoop?
+    let logger: Logger
+    let lifecycle = Mutex(Lifecycle())
 
     /// How received messages reach their consumer.
     public enum MessageDelivery: Sendable {
@@ -68,7 +69,9 @@ public final class MQTTClient: Service, Sendable {
             burst = (collector, gather, handler)
             messageSink.finish()
         }
-        self.callbacks = CallbackTarget(deliver: deliver, messageSink: messageSink, eventSink: eventSink, logger: logger)
+        self.callbacks = CallbackTarget(deliver: deliver, messageSink: messageSink, eventSink: eventSink,
+                                        broker: "\(configuration.host):\(configuration.port)",
+                                        libmosquittoReconnects: burst == nil, logger: logger)
         // Ownership: `callbacks` is retained by this client for its whole life, and the
         // mosquitto handle (destroyed in deinit, after the loop thread has stopped) is the only
         // holder of the unretained pointer, so the pointer never outlives its object.
@@ -131,44 +134,65 @@ public final class MQTTClient: Service, Sendable {
     // MARK: Lifecycle
 
     /// Connects, retrying with exponential backoff while the broker cannot be reached,
-    /// then starts the network thread. Returns once the first CONNACK has arrived.
+    /// then starts the network thread. Returns once the first CONNACK has accepted us.
+    ///
+    /// Throws `MQTTConnectError` at once when the broker refuses the connection (bad
+    /// credentials: retrying cannot help), and when `configuration.connectTimeout` passes
+    /// before a CONNACK (`.unreachable`: no TCP connection; `.noAnswer`: a connection but no
+    /// CONNACK, as from a blackholed port). Honours cancellation at any point; the blocking
+    /// DNS and TCP steps run on a thread of their own (see `connectOnItsOwnThread`).
     public func start() async throws {
-        var properties: OpaquePointer? = nil
-        defer { mosquitto_property_free_all(&properties) }
-        if configuration.sessionExpiry > 0 {
-            try MQTTError.check(
-                mosquitto_property_add_int32(&properties, Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue),
-                                             configuration.sessionExpiry),
-                "set session expiry")
-        }
+        let deadline = configuration.connectTimeout.map { ContinuousClock.now + $0 }
+        callbacks.prepareToConnect()
         var delay: Duration = .milliseconds(50)
         var attempts = 0
+        var lastFailure: String?
         while true {
             try Task.checkCancellation()
-            let rc = mosquitto_connect_bind_v5(
-                handle.pointer, configuration.host, configuration.port, configuration.keepAlive, nil, properties)
+            if let deadline, let lastFailure, ContinuousClock.now >= deadline {
+                throw connectError(.unreachable, lastFailure)
+            }
+            let expired = lastFailure ?? "no TCP connection (DNS or TCP connect still waiting)"
+            let (rc, detail) = try await Self.racing(deadline, { self.connectError(.unreachable, expired) }) {
+                try await self.connectOnItsOwnThread()
+            }
             if rc == MOSQ_ERR_SUCCESS.rawValue { break }
             if rc == MOSQ_ERR_INVAL.rawValue { try MQTTError.check(rc, "connect") }
+            lastFailure = detail
             attempts += 1
             // Say it once where an operator will see it; the retries themselves are noise.
             logger.log(level: attempts == 1 ? .warning : .debug, "Broker not reachable, retrying with backoff",
-                       metadata: ["mqtt.broker": "\(configuration.host):\(configuration.port)",
-                                  "mqtt.error": "\(MQTTError(code: rc, operation: "connect"))"])
+                       metadata: ["mqtt.broker": "\(configuration.host):\(configuration.port)", "mqtt.error": "\(detail)"])
             // Backoff between attempts is the point here, not synchronisation.
-            try await Task.sleep(for: delay)
+            try await Task.sleep(for: deadline.map { min(delay, $0 - .now) } ?? delay)
             delay = min(delay * 2, .seconds(Int(configuration.reconnectDelay.max)))
         }
-        if let burstLoop {
-            try burstLoop.start()
-        } else {
-            try MQTTError.check(mosquitto_loop_start(handle.pointer), "start network loop")
+        try startLoop()
+        do {
+            try await Self.racing(deadline, { self.connectError(.noAnswer, "no CONNACK") }) {
+                try await self.callbacks.waitUntilConnected()
+            }
+        } catch {
+            // Refused, too slow or cancelled: libmosquitto must not go on connecting behind
+            // the caller's back.
+            stopLoopAfterFailedStart()
+            throw error
         }
-        try await callbacks.waitUntilConnected()
     }
 
     /// Sends DISCONNECT (so no Will is published), stops the network thread and ends the
     /// streams. Pending acknowledgement waiters fail with `MQTTError.shutDown`.
     public func stop() {
+        let attemptInFlight = lifecycle.withLock { lifecycle in
+            lifecycle.stopped = true
+            return lifecycle.attemptInFlight
+        }
+        // The connect thread owns the handle until its attempt ends; it then sees `stopped`
+        // and closes what it opened (the loop cannot have started).
+        if attemptInFlight {
+            callbacks.finish()
+            return
+        }
         if let burstLoop {
             burstLoop.stop { mosquitto_disconnect_v5(handle.pointer, 0, nil) }
         } else {
@@ -210,6 +234,9 @@ public final class MQTTClient: Service, Sendable {
         } catch is CancellationError {
             stop()
             return false
+        } catch {
+            stop()
+            throw error
         }
     }
 
@@ -231,19 +258,34 @@ public final class MQTTClient: Service, Sendable {
 
     /// Publishes and waits until the broker has acknowledged it (PUBACK for QoS 1).
     public func publishConfirmed(_ message: MQTTMessage) async throws {
-        let mid = try publish(message)
-        try await callbacks.publishes.wait(for: mid)
+        // Opened before the packet is queued: its PUBACK can beat `publish`'s return.
+        let ticket = callbacks.publishes.open()
+        let mid: Int32
+        do {
+            mid = try publish(message)
+        } catch {
+            callbacks.publishes.close(ticket)
+            throw error
+        }
+        try await callbacks.publishes.wait(for: mid, ticket)
     }
 
     /// Subscribes (and remembers the filters, to subscribe again after every reconnect);
     /// returns once the broker has answered with SUBACK.
     public func subscribe(_ filters: [String], qos: Int32 = 1) async throws {
         guard !filters.isEmpty else { return }
-        let mid = try callbacks.sendSubscribe(filters, qos: qos)
+        let ticket = callbacks.subscriptions.open()
+        let mid: Int32
+        do {
+            mid = try callbacks.sendSubscribe(filters, qos: qos)
+        } catch {
+            callbacks.subscriptions.close(ticket)
+            throw error
+        }
         // Only filters libmosquitto accepted are re-sent after a reconnect: a bad one would
         // make the whole batch fail there.
         callbacks.remember(filters, qos: qos)
-        try await callbacks.subscriptions.wait(for: mid)
+        try await callbacks.subscriptions.wait(for: mid, ticket)
     }
 }
 

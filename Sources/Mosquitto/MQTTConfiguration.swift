@@ -33,13 +33,17 @@ public struct MQTTConfiguration: Sendable {
     /// through a broker that is busy with thousands of other sockets, and the reports
     /// arrive in a trickle, then in a flood at the end.
     public var receiveMaximum: UInt16?
+    /// How long `start()` may take to reach the broker and get its CONNACK before it throws
+    /// `MQTTConnectError` (`.unreachable` or `.noAnswer`); nil: keep trying until cancelled.
+    /// A refusal (bad credentials) ends `start()` at once either way.
+    public var connectTimeout: Duration?
 
     public init(
         host: String = "127.0.0.1", port: Int32 = 1883, clientID: String,
         username: String? = nil, password: String? = nil, keepAlive: Int32 = 30,
         cleanStart: Bool = true, sessionExpiry: UInt32 = 0, will: Will? = nil,
         reconnectDelay: (min: UInt32, max: UInt32) = (1, 10), maxInflight: UInt32 = 1000,
-        receiveMaximum: UInt16? = nil
+        receiveMaximum: UInt16? = nil, connectTimeout: Duration? = nil
     ) {
         self.host = host
         self.port = port
@@ -53,6 +57,7 @@ public struct MQTTConfiguration: Sendable {
         self.reconnectDelay = reconnectDelay
         self.maxInflight = maxInflight
         self.receiveMaximum = receiveMaximum
+        self.connectTimeout = connectTimeout
     }
 }
 

@@ -37,9 +37,10 @@ public final class Agent: Service, Sendable {
         let topics = configuration.topics
         let data = configuration.dataDirectory
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
-        let bdSeq = try BirthSequence.next(in: data)
+        let bdSeq = BirthSequence.next(in: data, logger: logger)
         let ledger = try ExecutionLedger(directory: data + "/ledger")
         let outbox = try Outbox(directory: data + "/outbox")
+        let deferred = try DeferredJobs(directory: data + "/deferred")
 
         let client = try MQTTClient(configuration: MQTTConfiguration(
             host: configuration.broker.host, port: configuration.broker.port,
@@ -57,41 +58,118 @@ public final class Agent: Service, Sendable {
         guard try await client.startUnlessShuttingDown(subscribingTo: filters) else { return }
         logger.info("Agent connected", metadata: ["broker": "\(configuration.broker)", "cell": "\(cell)"])
 
+        // The message loop reads `inbox`, not `client.messages`: ending that loop on graceful
+        // shutdown must not end the client's stream, or what the broker delivers until the
+        // disconnect (already acknowledged by libmosquitto) would vanish.
+        let (inbox, inboxSink) = AsyncStream.makeStream(of: Inbound.self)
+        let takenOver = Flag()
+        let births = SentBirths()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                // Birth on every connect, so the registry is right after any reconnect.
-                for await event in client.connectionEvents {
-                    if case .connected = event { self.publishBirth(client: client, bdSeq: bdSeq) }
+                for await message in client.messages { inboxSink.yield(.message(message)) }
+                inboxSink.finish()
+            }
+            group.addTask {
+                await withTaskGroup(of: Void.self) { watches in
+                    let watching = Flag()
+                    for await event in client.connectionEvents {
+                        switch event {
+                        case .connected:
+                            // One birth per connection, the first included: the registry is right
+                            // after any reconnect, and never gets two births for one connection.
+                            self.publishBirth(client: client, bdSeq: bdSeq, births: births)
+                        case .disconnected(MQTTDisconnectReason.sessionTakenOver):
+                            self.stopForTwin(client: client, takenOver: takenOver)
+                        case .disconnected(0):
+                            break
+                        case .disconnected:
+                            guard watching.setIfClear() else { break }
+                            watches.addTask {
+                                if await self.twinAppears(births: births) {
+                                    self.stopForTwin(client: client, takenOver: takenOver)
+                                }
+                                watching.clear()
+                            }
+                        }
+                    }
+                    watches.cancelAll()
                 }
             }
-            self.publishBirth(client: client, bdSeq: bdSeq)
             group.addTask {
                 await reporter.replay()
                 await executor.reportInterrupted(interrupted)
             }
             group.addTask { await self.heartbeat(client: client, executor: executor) }
             await withDiscardingTaskGroup { jobs in
-                for await message in client.messages.cancelOnGracefulShutdown() {
-                    self.dispatch(message, client: client, bdSeq: bdSeq, executor: executor, jobs: &jobs)
+                for job in deferred.all() {
+                    let labels = self.labels
+                    jobs.addTask {
+                        await executor.handle(job, labels: labels)
+                        deferred.remove(job.id)
+                    }
+                }
+                await withGracefulShutdownHandler {
+                    for await item in inbox {
+                        guard case .message(let message) = item else { break }
+                        self.dispatch(message, client: client, bdSeq: bdSeq, births: births, executor: executor, jobs: &jobs)
+                    }
+                } onGracefulShutdown: {
+                    inboxSink.yield(.stop)
+                }
+                logger.info("Stopping: no new jobs; waiting for running ones", metadata: ["jobs.running": "\(executor.runningCount)"])
+                group.addTask { await self.keepForNextStart(inbox, deferred: deferred) }
+            }
+            // Running jobs have finished (the discarding group waited for them).
+            if !takenOver.isSet {
+                // Say goodbye and wait (briefly) for the broker to have it: a clean DISCONNECT
+                // suppresses the Will, so this is the only death the dispatcher will see.
+                let death = MQTTMessage(topic: topics.death(node), payload: Wire.encode(DeathMessage(node: node, bdSeq: bdSeq)))
+                await withTaskGroup(of: Void.self) { farewell in
+                    farewell.addTask { try? await client.publishConfirmed(death) }
+                    farewell.addTask { try? await Task.sleep(for: .seconds(2)) }
+                    await farewell.next()
+                    farewell.cancelAll()
                 }
             }
-            // Graceful shutdown: jobs have finished (the discarding group waited for them).
-            // Say goodbye and wait (briefly) for the broker to have it: a clean DISCONNECT
-            // suppresses the Will, so this is the only death the dispatcher will see.
+            // Ends `client.messages`, then `inbox`: `keepForNextStart` has seen every delivery.
+            client.stop()
             group.cancelAll()
-            let death = MQTTMessage(topic: topics.death(node), payload: Wire.encode(DeathMessage(node: node, bdSeq: bdSeq)))
-            await withTaskGroup(of: Void.self) { farewell in
-                farewell.addTask { try? await client.publishConfirmed(death) }
-                farewell.addTask { try? await Task.sleep(for: .seconds(2)) }
-                await farewell.next()
-                farewell.cancelAll()
-                client.stop()
+        }
+        if takenOver.isSet { throw AgentError.nodeIDTaken(node) }
+    }
+
+    private enum Inbound: Sendable {
+        case message(MQTTMessage)
+        case stop
+    }
+
+    /// While running jobs finish, jobs still arrive; they are kept for the next start rather
+    /// than started (or dropped: libmosquitto has acknowledged them to the broker).
+    private func keepForNextStart(_ inbox: AsyncStream<Inbound>, deferred: DeferredJobs) async {
+        for await item in inbox {
+            guard case .message(let message) = item else { continue }
+            switch configuration.topics.route(message.topic) {
+            case .cellJob, .nodeJob:
+                guard let job = try? Wire.decode(JobMessage.self, from: message.payload), JobID.isValid(job.id) else {
+                    logger.warning("Dropped a malformed job message", metadata: ["topic": "\(message.topic)"])
+                    continue
+                }
+                do {
+                    try deferred.keep(job.id, payload: message.payload)
+                    logger.info("A job arrived while stopping; kept for the next start", metadata: ["job.id": "\(job.id)"])
+                } catch {
+                    logger.error("A job arrived while stopping and cannot be kept; it is lost",
+                                 metadata: ["job.id": "\(job.id)", "error": "\(error)"])
+                }
+            default:
+                logger.debug("Ignored a message that arrived while stopping", metadata: ["topic": "\(message.topic)"])
             }
         }
     }
 
     private func dispatch(
-        _ message: MQTTMessage, client: MQTTClient, bdSeq: UInt64, executor: JobExecutor, jobs: inout DiscardingTaskGroup
+        _ message: MQTTMessage, client: MQTTClient, bdSeq: UInt64, births: SentBirths, executor: JobExecutor,
+        jobs: inout DiscardingTaskGroup
     ) {
         switch configuration.topics.route(message.topic) {
         case .cellJob, .nodeJob:
@@ -110,18 +188,68 @@ public final class Agent: Service, Sendable {
             }
             switch control.op {
             case .cancel: if let job = control.job { executor.cancel(job) }
-            case .rebirth: publishBirth(client: client, bdSeq: bdSeq)
+            case .rebirth: publishBirth(client: client, bdSeq: bdSeq, births: births)
             }
         default:
             logger.debug("Ignored a message on an unexpected topic", metadata: ["topic": "\(message.topic)"])
         }
     }
 
-    private func publishBirth(client: MQTTClient, bdSeq: UInt64) {
+    private func publishBirth(client: MQTTClient, bdSeq: UInt64, births: SentBirths) {
         let birth = BirthMessage(node: configuration.nodeID, labels: labels, version: shoalVersion, bdSeq: bdSeq,
                                  heartbeatInterval: configuration.heartbeatInterval,
                                  sentAt: Date().timeIntervalSince1970)
-        try? client.publish(configuration.topics.birth(configuration.nodeID), Wire.encode(birth), qos: 1)
+        let payload = Wire.encode(birth)
+        births.record(payload)
+        try? client.publish(configuration.topics.birth(configuration.nodeID), payload, qos: 1)
+    }
+
+    /// The connection was lost: maybe the network, maybe another agent with this node id,
+    /// whose connect makes the broker close ours (its session is ours: same client id).
+    /// mosquitto 2.0.11 does not tell (it closes the socket before its DISCONNECT 0x8E is
+    /// written). So a second connection with a client id of its own listens on this node's
+    /// birth topic for a while: a twin reconnects and announces itself within a few seconds
+    /// (births are sent at every connect), and a birth this agent did not send is the proof.
+    /// Without a twin the watch ends quietly; the whole cost is one short connection after a
+    /// connection loss.
+    private func twinAppears(births: SentBirths) async -> Bool {
+        let node = configuration.nodeID
+        guard let probe = try? MQTTClient(configuration: MQTTConfiguration(
+            host: configuration.broker.host, port: configuration.broker.port,
+            clientID: "shoal-agent-\(node)-watch-\(UInt32.random(in: 0...UInt32.max))",
+            username: configuration.username, password: configuration.password, connectTimeout: .seconds(10)
+        ), logger: logger) else { return false }
+        defer { probe.stop() }
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                guard (try? await probe.start()) != nil,
+                      (try? await probe.subscribe([self.configuration.topics.birth(node)])) != nil else { return false }
+                for await message in probe.messages where !births.contains(message.payload) {
+                    return true
+                }
+                return false
+            }
+            group.addTask {
+                // The watch's length, not synchronisation: a twin's next connect comes within
+                // libmosquitto's reconnect delay (at most 10 s), plus slack.
+                try? await Task.sleep(for: Self.twinWatch)
+                return false
+            }
+            let found = await group.next() ?? false
+            group.cancelAll()
+            return found
+        }
+    }
+
+    static let twinWatch: Duration = .seconds(25)
+
+    private func stopForTwin(client: MQTTClient, takenOver: Flag) {
+        guard takenOver.setIfClear() else { return }
+        logger.error("Another agent with this node id is connected to the broker; stopping",
+                     metadata: ["error": "\(AgentError.nodeIDTaken(configuration.nodeID))"])
+        // At once: every reconnect would take the session back from the twin. Running jobs
+        // finish; their reports wait in the outbox.
+        client.stop()
     }
 
     private func heartbeat(client: MQTTClient, executor: JobExecutor) async {
@@ -145,10 +273,62 @@ public final class Agent: Service, Sendable {
 /// The birth/death sequence number, kept in the data directory and bumped on every start,
 /// so the dispatcher can tell a stale death (from a previous connection) from a real one.
 enum BirthSequence {
-    static func next(in directory: String) throws -> UInt64 {
+    /// A failed write (a full disk) does not stop the agent: it uses the next number anyway,
+    /// which is still above every earlier run's. The risk, logged: the next start reads the
+    /// same old value, and this run's Will, if it arrived after that start's birth, would
+    /// look current to the dispatcher.
+    static func next(in directory: String, logger: Logger) -> UInt64 {
         let path = directory + "/bdseq"
         let previous = DurableFile.read(path).flatMap { UInt64(String(decoding: $0, as: UTF8.self)) } ?? 0
-        try DurableFile.replace(path, with: Array(String(previous + 1).utf8), sync: true)
+        do {
+            try DurableFile.replace(path, with: Array(String(previous + 1).utf8), sync: true)
+        } catch {
+            logger.error("Cannot record the birth sequence number; using it unrecorded (free space in the data directory)",
+                         metadata: ["path": "\(path)", "bdSeq": "\(previous + 1)", "error": "\(error)"])
+        }
         return previous + 1
+    }
+}
+
+/// A flag set from one task and read by another.
+private final class Flag: Sendable {
+    private let value = Mutex(false)
+    /// True if this call set it.
+    func setIfClear() -> Bool {
+        value.withLock { value in
+            defer { value = true }
+            return !value
+        }
+    }
+    func clear() { value.withLock { $0 = false } }
+    var isSet: Bool { value.withLock { $0 } }
+}
+
+/// The birth payloads this agent sent lately (each carries its send time, so each is unique):
+/// a birth on this node's topic that is not among them comes from another agent.
+final class SentBirths: Sendable {
+    private let payloads = Mutex<[[UInt8]]>([])
+
+    func record(_ payload: [UInt8]) {
+        payloads.withLock { payloads in
+            payloads.append(payload)
+            if payloads.count > 64 { payloads.removeFirst(payloads.count - 64) }
+        }
+    }
+
+    func contains(_ payload: [UInt8]) -> Bool { payloads.withLock { $0.contains(payload) } }
+}
+
+/// Why an agent stopped on its own.
+public enum AgentError: Error, CustomStringConvertible, Equatable {
+    /// Two agents with one node id take the broker session from each other at every
+    /// reconnect; the one that lost it stops instead of fighting.
+    case nodeIDTaken(String)
+
+    public var description: String {
+        switch self {
+        case .nodeIDTaken(let node):
+            "another agent with node id \(node) connected to the broker; stopping (give each agent its own --id)"
+        }
     }
 }

@@ -3,12 +3,16 @@ import Logging
 import Mosquitto
 
 /// Runs `body` against a real mosquitto on a free port; the broker is stopped (by pid) and
-/// its directory removed on every exit path.
+/// its directory removed on every exit path. `configure` may write files into the broker's
+/// directory (a password file) and returns lines for the end of its config, where they win
+/// over earlier ones (`allow_anonymous false`).
 public func withMosquitto<Result>(
+    configure: (_ directory: String) async throws -> [String] = { _ in [] },
     _ body: (MosquittoBroker) async throws -> Result
 ) async throws -> Result {
     try await withTemporaryDirectory("shoal-broker") { directory in
-        let broker = try await startOnAFreePort(directory: directory)
+        let extraLines = try await configure(directory)
+        let broker = try await startOnAFreePort(directory: directory, extraLines: extraLines)
         do {
             let result = try await body(broker)
             await broker.stop()
@@ -22,12 +26,12 @@ public func withMosquitto<Result>(
 
 /// A port found free can be taken by another test's process before mosquitto binds it:
 /// then a fresh port is tried (3 attempts).
-private func startOnAFreePort(directory: String) async throws -> MosquittoBroker {
+private func startOnAFreePort(directory: String, extraLines: [String]) async throws -> MosquittoBroker {
     var attempt = 1
     while true {
         do {
             return try await MosquittoBroker.start(
-                .init(port: try LocalPort.free(), directory: directory), logger: testLogger("broker"))
+                .init(port: try LocalPort.free(), directory: directory, extraLines: extraLines), logger: testLogger("broker"))
         } catch let error as MosquittoBroker.StartError where attempt < 3 && error.description.contains("Address already in use") {
             attempt += 1
         }
