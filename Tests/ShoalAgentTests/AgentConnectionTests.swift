@@ -115,8 +115,10 @@ import Testing
 
                 let restarted = Agent(configuration: settings(broker, node, data), logger: testLogger("agent"))
                 try await running(restarted) { _ in
-                    let report = try await nextStatus(watcher)
-                    #expect(report.job == "late" && report.state == .succeeded)
+                    // A redelivered `slow` is answered with its recorded outcome: skip that.
+                    var report = try await nextStatus(watcher)
+                    while report.job != "late" { report = try await nextStatus(watcher) }
+                    #expect(report.state == .succeeded)
                 }
                 #expect(try ExecutionLedger(directory: data + "/ledger").entry("late")?.state == .succeeded)
             }
