@@ -116,6 +116,15 @@ final class CallbackTarget: Sendable {
         }
     }
 
+    /// Stops re-subscribing to `filters` after a reconnect, and unsubscribes now.
+    func forgetAndUnsubscribe(_ filters: [String]) throws(MQTTError) {
+        state.withLock { state in
+            for filter in filters { state.subscriptions[filter] = nil }
+        }
+        guard let handle else { throw MQTTError.notConnected }
+        try Subscription.cancel(filters, on: handle.pointer)
+    }
+
     func sendSubscribe(_ filters: [String], qos: Int32) throws(MQTTError) -> Int32 {
         guard let handle else { throw MQTTError.notConnected }
         return try Subscription.send(filters, qos: qos, on: handle.pointer)

@@ -270,6 +270,14 @@ public final class MQTTClient: Service, Sendable {
         try await callbacks.publishes.wait(for: mid, ticket)
     }
 
+    /// Unsubscribes (and no longer subscribes again after a reconnect). Does not wait for
+    /// the broker's UNSUBACK: a persistent session's stale subscription is what this is for,
+    /// and a caller that needs certainty sends it again at its next start.
+    public func unsubscribe(_ filters: [String]) throws {
+        guard !filters.isEmpty else { return }
+        try callbacks.forgetAndUnsubscribe(filters)
+    }
+
     /// Subscribes (and remembers the filters, to subscribe again after every reconnect);
     /// returns once the broker has answered with SUBACK.
     public func subscribe(_ filters: [String], qos: Int32 = 1) async throws {

@@ -74,6 +74,13 @@ enum Subscription {
         try MQTTError.check(rc, "subscribe")
         return mid
     }
+
+    /// Sends one UNSUBSCRIBE per filter, without waiting for UNSUBACK.
+    static func cancel(_ filters: [String], on handle: OpaquePointer) throws(MQTTError) {
+        for filter in filters {
+            try MQTTError.check(mosquitto_unsubscribe(handle, nil, filter), "unsubscribe")
+        }
+    }
 }
 
 enum SessionSetup {

@@ -57,6 +57,7 @@ public final class Agent: Service, Sendable {
         let filters = topics.agentFilters(node: node, cell: cell)
         guard try await client.startUnlessShuttingDown(subscribingTo: filters) else { return }
         logger.info("Agent connected", metadata: ["broker": "\(configuration.broker)", "cell": "\(cell)"])
+        leaveStaleCell(client: client, topics: topics, data: data)
 
         // The message loop reads `inbox`, not `client.messages`: ending that loop on graceful
         // shutdown must not end the client's stream, or what the broker delivers until the
@@ -192,6 +193,21 @@ public final class Agent: Service, Sendable {
             }
         default:
             logger.debug("Ignored a message on an unexpected topic", metadata: ["topic": "\(message.topic)"])
+        }
+    }
+
+    /// The persistent session keeps the subscription of the cell this node was in when its
+    /// agent last ran with other labels: leave it, or that cell's jobs keep arriving.
+    private func leaveStaleCell(client: MQTTClient, topics: TopicTree, data: String) {
+        let path = data + "/cell-topic"
+        let current = topics.cellJob(cell)
+        let previous = DurableFile.read(path).map { String(decoding: $0, as: UTF8.self) }
+        guard previous != current else { return }
+        do {
+            if let previous, !previous.isEmpty { try client.unsubscribe([previous]) }
+            try DurableFile.replace(path, with: Array(current.utf8))
+        } catch {
+            logger.warning("Cannot leave the previous cell's job topic", metadata: ["error": "\(error)"])
         }
     }
 
