@@ -54,6 +54,8 @@ public final class Agent: Service, Sendable {
         let executor = JobExecutor(configuration: configuration, ledger: ledger, reporter: reporter, logger: logger)
 
         let interrupted = executor.takeInterruptedJobs()
+        let pruned = ledger.prune(now: Date().timeIntervalSince1970)
+        if pruned > 0 { logger.info("Forgot old finished jobs", metadata: ["ledger.pruned": "\(pruned)"]) }
         let filters = topics.agentFilters(node: node, cell: cell)
         guard try await client.startUnlessShuttingDown(subscribingTo: filters) else { return }
         logger.info("Agent connected", metadata: ["broker": "\(configuration.broker)", "cell": "\(cell)"])

@@ -99,3 +99,23 @@ import Testing
         #expect(agent.cell == Cell(region: "_", arch: "arm64", role: "web"))
     }
 }
+
+@Suite("Ledger retention")
+struct LedgerRetentionTests {
+    @Test func finishedEntriesAreForgottenOnlyWhenNoDeliveryCanNeedThem() async throws {
+        try await withTemporaryDirectory("shoal-ledger") { directory in
+            let ledger = try ExecutionLedger(directory: directory)
+            let claimed = 1_800_000_000.0
+            for job in ["done", "running"] { #expect(try ledger.claim(job, at: claimed)) }
+            try ledger.update(.init(job: "done", state: .succeeded, exitCode: 0, claimedAt: claimed))
+            let keep = LedgerRetention.defaultKeep
+            #expect(ledger.prune(now: claimed + keep) == 0)
+            #expect(ledger.entry("done") != nil)
+            #expect(ledger.prune(now: claimed + keep + 1) == 1)
+            #expect(ledger.entry("done") == nil)
+            // Never an unfinished one: the agent kills and reports it after a restart.
+            #expect(ledger.prune(now: 1e300) == 0)
+            #expect(ledger.entry("running")?.state == .accepted)
+        }
+    }
+}

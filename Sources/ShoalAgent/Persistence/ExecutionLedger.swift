@@ -4,6 +4,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import Glibc
 import ShoalCore
 import Synchronization
 
@@ -65,9 +66,24 @@ public final class ExecutionLedger: Sendable {
 
     /// Claimed jobs that never reached a terminal state: the agent died while they ran.
     public func unfinished() -> [Entry] {
+        all().filter { !$0.state.isTerminal }
+    }
+
+    private func all() -> [Entry] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.filter { $0.hasSuffix(".json") }.compactMap { name in
             DurableFile.read("\(directory)/\(name)").flatMap { try? Wire.decode(Entry.self, from: $0) }
-        }.filter { !$0.state.isTerminal }
+        }
+    }
+
+    /// Deletes the entries `LedgerRetention` says no delivery can need any more; returns
+    /// how many. `now` is given so that the rule can be tested at any time.
+    @discardableResult
+    public func prune(now: Double, retention: LedgerRetention = LedgerRetention()) -> Int {
+        var removed = 0
+        for entry in all() where retention.canForget(state: entry.state, claimedAt: entry.claimedAt, now: now) {
+            if unlink(path(entry.job)) == 0 { removed += 1 }
+        }
+        return removed
     }
 }
