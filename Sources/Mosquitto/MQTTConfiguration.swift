@@ -1,5 +1,6 @@
-/// How an `MQTTClient` connects. Plain values; no I/O.
-public struct MQTTConfiguration: Sendable {
+/// One client's MQTT v5 session: who it is and what the broker keeps for it. Shared by
+/// `MQTTClient` (inside `MQTTConfiguration`) and each client of an `MQTTSwarm`. Plain values.
+public struct MQTTSession: Sendable {
     public struct Will: Sendable {
         public var topic: String
         public var payload: [UInt8]
@@ -13,20 +14,45 @@ public struct MQTTConfiguration: Sendable {
         }
     }
 
-    public var host: String
-    public var port: Int32
     public var clientID: String
     public var username: String?
     /// Never logged.
     public var password: String?
+    /// Seconds (at least 5, libmosquitto's minimum).
     public var keepAlive: Int32
     /// `false` with a non-zero `sessionExpiry` gives a persistent session: the broker keeps
     /// subscriptions and queues QoS 1 messages while the client is away.
     public var cleanStart: Bool
     public var sessionExpiry: UInt32
     public var will: Will?
+    /// Outgoing QoS 1/2 messages in flight at once (nil: libmosquitto's default, 20).
+    public var maxInflight: UInt32?
+
+    public init(
+        clientID: String, username: String? = nil, password: String? = nil, keepAlive: Int32 = 30,
+        cleanStart: Bool = true, sessionExpiry: UInt32 = 0, will: Will? = nil, maxInflight: UInt32? = nil
+    ) {
+        self.clientID = clientID
+        self.username = username
+        self.password = password
+        self.keepAlive = keepAlive
+        self.cleanStart = cleanStart
+        self.sessionExpiry = sessionExpiry
+        self.will = will
+        self.maxInflight = maxInflight
+    }
+}
+
+/// How an `MQTTClient` connects: where, its session (whose fields read as this type's own,
+/// `configuration.clientID`), and how it waits. Plain values; no I/O.
+@dynamicMemberLookup
+public struct MQTTConfiguration: Sendable {
+    public typealias Will = MQTTSession.Will
+
+    public var host: String
+    public var port: Int32
+    public var session: MQTTSession
     public var reconnectDelay: (min: UInt32, max: UInt32)
-    public var maxInflight: UInt32
     /// How many QoS 1 messages the broker may send us before we acknowledge them (MQTT v5
     /// Receive Maximum); nil keeps libmosquitto's 20. A subscriber that takes in a whole
     /// fleet's reports needs far more: with 20, every 20 messages wait on a round trip
@@ -47,17 +73,17 @@ public struct MQTTConfiguration: Sendable {
     ) {
         self.host = host
         self.port = port
-        self.clientID = clientID
-        self.username = username
-        self.password = password
-        self.keepAlive = keepAlive
-        self.cleanStart = cleanStart
-        self.sessionExpiry = sessionExpiry
-        self.will = will
+        self.session = MQTTSession(clientID: clientID, username: username, password: password, keepAlive: keepAlive,
+                                   cleanStart: cleanStart, sessionExpiry: sessionExpiry, will: will,
+                                   maxInflight: maxInflight)
         self.reconnectDelay = reconnectDelay
-        self.maxInflight = maxInflight
         self.receiveMaximum = receiveMaximum
         self.connectTimeout = connectTimeout
+    }
+
+    public subscript<Value>(dynamicMember field: WritableKeyPath<MQTTSession, Value>) -> Value {
+        get { session[keyPath: field] }
+        set { session[keyPath: field] = newValue }
     }
 }
 

@@ -30,17 +30,3 @@ enum StableHash {
         Double(value >> 11) / Double(1 << 53)
     }
 }
-
-/// SplitMix64 as a generator: cheap, and seedable for reproducible jitter.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state = state &+ 0x9e37_79b9_7f4a_7c15
-        return StableHash.mix(state &- 0x9e37_79b9_7f4a_7c15)
-    }
-}

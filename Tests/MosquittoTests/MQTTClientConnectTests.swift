@@ -144,19 +144,7 @@ private func withPasswordProtectedMosquitto(_ body: (MosquittoBroker) async thro
 /// A TCP socket that listens (so connects succeed through the kernel's backlog) but is never
 /// accepted or read: a broker that hangs.
 private func withSilentListener(_ body: (Int32) async throws -> Void) async throws {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    try #require(fd >= 0)
+    let (fd, port) = try LocalPort.bound(listening: true)
     defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let listening = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-            bind(fd, generic, length) == 0 && getsockname(fd, generic, &length) == 0 && listen(fd, 16) == 0
-        }
-    }
-    try #require(listening)
-    try await body(Int32(UInt16(bigEndian: address.sin_port)))
+    try await body(port)
 }

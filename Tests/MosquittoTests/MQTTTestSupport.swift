@@ -89,36 +89,6 @@ extension MQTTConnectionEvent {
     }
 }
 
-/// A one-shot signal: `wait()` returns once `fire()` has been called (before or after).
-final class Signal: Sendable {
-    private struct State {
-        var fired = false
-        var waiters: [CheckedContinuation<Void, Never>] = []
-    }
-
-    private let state = Mutex(State())
-
-    func fire() {
-        let waiters = state.withLock { state in
-            guard !state.fired else { return [CheckedContinuation<Void, Never>]() }
-            state.fired = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        waiters.forEach { $0.resume() }
-    }
-
-    func wait() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let fired = state.withLock { state in
-                if !state.fired { state.waiters.append(continuation) }
-                return state.fired
-            }
-            if fired { continuation.resume() }
-        }
-    }
-}
-
 /// A log handler that fires `signal` when a message containing `text` is logged: lets a
 /// test await something the code under test only reports through its log.
 struct SignallingLogHandler: LogHandler {

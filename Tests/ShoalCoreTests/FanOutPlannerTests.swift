@@ -99,7 +99,7 @@ struct FanOutPlannerTests {
     }
 
     @Test func candidateOrderDoesNotMatter() throws {
-        var generator = SeededGenerator(seed: 11)
+        var generator = SplitMix64(seed: 11)
         let original = try plan("region=eu || arch=arm64")
         for _ in 0..<20 {
             #expect(try plan("region=eu || arch=arm64", Self.fleet.shuffled(using: &generator)) == original)
@@ -114,7 +114,7 @@ struct FanOutPlannerTests {
         ]
     )
     func randomFleet(selectorText: String) throws {
-        var generator = SeededGenerator(seed: 2024)
+        var generator = SplitMix64(seed: 2024)
         let regions = ["eu", "us", "ap", "a/b", ""], arches = ["arm64", "x86_64", "riscv64"]
         let roles = ["web", "db", "edge", "+"], zones = ["a", "b"]
         let candidates = (0..<400).map { index in

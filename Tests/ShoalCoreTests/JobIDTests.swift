@@ -4,7 +4,7 @@ import Testing
 @Suite("Job id")
 struct JobIDTests {
     @Test func format() {
-        var generator = SeededGenerator(seed: 1)
+        var generator = SplitMix64(seed: 1)
         for milliseconds: UInt64 in [0, 1, 1_700_000_000_000, 0xFFFF_FFFF_FFFF] {
             let id = JobID.make(milliseconds: milliseconds, using: &generator)
             let groups = id.split(separator: "-", omittingEmptySubsequences: false)
@@ -17,7 +17,7 @@ struct JobIDTests {
     }
 
     @Test func timestampIsTheFirst48Bits() {
-        var generator = SeededGenerator(seed: 2)
+        var generator = SplitMix64(seed: 2)
         let id = JobID.make(milliseconds: 0x0123_4567_89AB, using: &generator)
         #expect(id.hasPrefix("01234567-89ab-7"))
         #expect(JobID.make(milliseconds: 0, using: &generator).hasPrefix("00000000-0000-7"))
@@ -25,14 +25,14 @@ struct JobIDTests {
     }
 
     @Test func sameSeedSameID() {
-        var first = SeededGenerator(seed: 42)
-        var second = SeededGenerator(seed: 42)
+        var first = SplitMix64(seed: 42)
+        var second = SplitMix64(seed: 42)
         #expect(JobID.make(milliseconds: 5, using: &first) == JobID.make(milliseconds: 5, using: &second))
         #expect(JobID.make(milliseconds: 5, using: &first) != JobID.make(milliseconds: 5, using: &first))
     }
 
     @Test func idsMadeAtIncreasingMillisecondsSortInTimeOrder() {
-        var generator = SeededGenerator(seed: 3)
+        var generator = SplitMix64(seed: 3)
         var milliseconds: [UInt64] = [0, 1, 2, 255, 256, 0xFFFF, 0x1_0000, 1_700_000_000_000, 1_700_000_000_001]
         for _ in 0..<200 {
             milliseconds.append(milliseconds.last! + UInt64.random(in: 1...100_000, using: &generator))

@@ -17,7 +17,7 @@ struct WireFastPathTests {
     ]
 
     private static func statusMessages() -> [ExecutionStatusMessage] {
-        var random = SeededGenerator(seed: 7)
+        var random = SplitMix64(seed: 7)
         var messages: [ExecutionStatusMessage] = []
         for (index, text) in awkwardStrings.enumerated() {
             for number in awkwardNumbers {
@@ -153,7 +153,7 @@ struct WireFastPathTests {
     /// Random damage to valid payloads: whatever the fast reader accepts, `JSONDecoder` accepts
     /// as the same message.
     @Test func damagedPayloadsNeverSlipThrough() {
-        var random = SeededGenerator(seed: 42)
+        var random = SplitMix64(seed: 42)
         let samples = Self.statusMessages().prefix(30).map { Wire.encode($0) }
             + Self.heartbeats().map { Wire.encode($0) }
         var accepted = 0

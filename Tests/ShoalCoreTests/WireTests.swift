@@ -207,7 +207,7 @@ struct WireTests {
 
     @Test("random bytes are refused", arguments: WireSample.all)
     func randomBytes(sample: WireSample) {
-        var generator = SeededGenerator(seed: 0x5EED)
+        var generator = SplitMix64(seed: 0x5EED)
         for _ in 0..<300 {
             let payload = generator.bytes(Int.random(in: 0...256, using: &generator))
             #expect(throws: WireError.self) { try sample.decode(payload) }
@@ -216,7 +216,7 @@ struct WireTests {
 
     @Test("random corruption of a valid payload never crashes", arguments: WireSample.all)
     func corruptedPayloads(sample: WireSample) {
-        var generator = SeededGenerator(seed: 0xC0FFEE)
+        var generator = SplitMix64(seed: 0xC0FFEE)
         var refused = 0
         for _ in 0..<500 {
             var payload = sample.payload

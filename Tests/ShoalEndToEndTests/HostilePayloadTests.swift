@@ -20,7 +20,7 @@ import Testing
             ]
             targets += APIOperation.allCases.map(topics.api)
 
-            var generator = SeededGenerator(seed: 42)
+            var generator = SplitMix64(seed: 42)
             let random = (0..<256).map { _ in UInt8.random(in: 0...255, using: &generator) }
             let payloads: [[UInt8]] = [
                 random, [], Array("{".utf8), Array("null".utf8), Array("[]".utf8),
@@ -76,18 +76,5 @@ enum NodeFactsArch {
         uname(&system)
         let machine = withUnsafeBytes(of: &system.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         return machine == "x86_64" ? "amd64" : machine == "aarch64" ? "arm64" : machine
-    }
-}
-
-/// A deterministic generator so a failure can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

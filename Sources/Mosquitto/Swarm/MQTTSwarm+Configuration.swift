@@ -34,35 +34,6 @@ extension MQTTSwarm {
         }
     }
 
-    /// One client's MQTT v5 session. Plain values.
-    public struct ClientOptions: Sendable {
-        public var clientID: String
-        public var username: String?
-        /// Never logged.
-        public var password: String?
-        /// Seconds (at least 5, libmosquitto's minimum). A CONNACK that takes longer than this
-        /// counts as a failed connect.
-        public var keepAlive: Int32
-        /// `false` with a non-zero `sessionExpiry` gives a persistent session.
-        public var cleanStart: Bool
-        public var sessionExpiry: UInt32
-        public var will: MQTTConfiguration.Will?
-        /// Outgoing QoS 1/2 messages in flight at once (nil: libmosquitto's default, 20).
-        public var maxInflight: UInt32?
-
-        public init(
-            clientID: String, username: String? = nil, password: String? = nil, keepAlive: Int32 = 30,
-            cleanStart: Bool = true, sessionExpiry: UInt32 = 0, will: MQTTConfiguration.Will? = nil,
-            maxInflight: UInt32? = nil
-        ) {
-            self.clientID = clientID
-            self.username = username
-            self.password = password
-            self.keepAlive = keepAlive
-            self.cleanStart = cleanStart
-            self.sessionExpiry = sessionExpiry
-            self.will = will
-            self.maxInflight = maxInflight
-        }
-    }
+    /// One client's MQTT v5 session (the same values an `MQTTClient` is given).
+    public typealias ClientOptions = MQTTSession
 }

@@ -146,7 +146,6 @@ final class JobExecutor: Sendable {
         }
         let timedOut = await limit
         let termination = await process.wait()
-        await Self.remove(cgroup)
         let canceled = running.withLock { $0.removeValue(forKey: job.id)?.canceled ?? false }
         let signal: Int32? = if case .signaled(let signal) = termination { signal } else { nil }
         var (state, reason) = ExecutionReporting.outcome(
@@ -156,6 +155,8 @@ final class JobExecutor: Sendable {
         }
         await finish(job.id, seq: ExecutionReporting.terminalSeq, state: state, reason: reason,
                      exitCode: termination.exitCode, startedAt: startedAt, chunks: chunkCount, inline: inline)
+        // After the report: what the job left is already killed (the reaper did it at exit).
+        await Self.remove(cgroup)
     }
 
     /// Removes a job's cgroup once its killed members are gone (they linger a moment).

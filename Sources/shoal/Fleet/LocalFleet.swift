@@ -75,28 +75,8 @@ final class LocalFleet: Sendable {
     /// the broker; anything that does not stop within `grace` is killed.
     func stop(grace: Duration = .seconds(10)) async {
         let (dispatcher, agents) = members.withLock { ($0.dispatcher, $0.agents) }
-        await Self.terminate(agents.map(\.process), grace: grace)
-        await Self.terminate(dispatcher.map { [$0.process] } ?? [], grace: grace)
+        await ChildProcess.terminate(agents.map(\.process), grace: grace)
+        await ChildProcess.terminate(dispatcher.map { [$0.process] } ?? [], grace: grace)
         await broker.stop()
-    }
-
-    static func terminate(_ processes: [ChildProcess], grace: Duration) async {
-        processes.forEach { $0.kill(SIGTERM) }
-        await withTaskGroup(of: Void.self) { group in
-            for process in processes {
-                group.addTask {
-                    await withTaskGroup(of: Void.self) { race in
-                        race.addTask { _ = await process.wait() }
-                        race.addTask {
-                            // Upper bound only: a process that ignores SIGTERM is killed.
-                            try? await Task.sleep(for: grace)
-                            process.kill(SIGKILL)
-                        }
-                        await race.next()
-                        race.cancelAll()
-                    }
-                }
-            }
-        }
     }
 }

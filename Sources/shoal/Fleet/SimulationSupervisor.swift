@@ -59,7 +59,7 @@ struct SimulationSupervisor {
                 workers.append(Worker(first: shard.0, count: shard.1, process: process))
             } catch {
                 CLIRuntime.printError("error: cannot start a simulator worker: \(error)")
-                await Self.stop(workers.map(\.process))
+                await ChildProcess.terminate(workers.map(\.process), grace: .seconds(15))
                 throw ExitCode(1)
             }
         }
@@ -97,14 +97,14 @@ struct SimulationSupervisor {
                             + "stopped on its own (exit code \(termination.exitCode))"
                         stopping = true
                         let running = workers.filter { !$0.exited }.map(\.process)
-                        group.addTask { await Self.stop(running) }
+                        group.addTask { await ChildProcess.terminate(running, grace: .seconds(15)) }
                     }
                 case .signal:
                     guard !stopping else { continue }
                     stopping = true
                     CLIRuntime.printError("stopping \(total) simulated agents…")
                     let running = workers.filter { !$0.exited }.map(\.process)
-                    group.addTask { await Self.stop(running) }
+                    group.addTask { await ChildProcess.terminate(running, grace: .seconds(15)) }
                 }
                 if workers.allSatisfy(\.exited) { break }
             }
@@ -115,28 +115,6 @@ struct SimulationSupervisor {
             throw ExitCode(1)
         }
         CLIRuntime.printError("stopped")
-    }
-
-    /// SIGTERM to each worker (they publish their agents' deaths and disconnect), SIGKILL
-    /// to any that is still there after 15 s.
-    private static func stop(_ processes: [ChildProcess]) async {
-        processes.forEach { $0.kill(SIGTERM) }
-        await withTaskGroup(of: Void.self) { group in
-            for process in processes {
-                group.addTask {
-                    await withTaskGroup(of: Void.self) { race in
-                        race.addTask { _ = await process.wait() }
-                        race.addTask {
-                            // Upper bound only: a worker that ignores SIGTERM is killed.
-                            try? await Task.sleep(for: .seconds(15))
-                            process.kill(SIGKILL)
-                        }
-                        await race.next()
-                        race.cancelAll()
-                    }
-                }
-            }
-        }
     }
 }
 
