@@ -55,10 +55,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The dispatcher's rules as a state machine: no database, no broker, no clock.
+        .target(
+            name: "ShoalEngine",
+            dependencies: ["ShoalCore", .product(name: "Logging", package: "swift-log")]
+        ),
         .target(
             name: "ShoalDispatcher",
             dependencies: [
-                "ShoalCore", "Mosquitto",
+                "ShoalCore", "ShoalEngine", "Mosquitto",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -137,7 +142,8 @@ let package = Package(
         .testTarget(name: "ShoalCoreTests", dependencies: ["ShoalCore"]),
         .testTarget(name: "MosquittoTests", dependencies: ["Mosquitto", "ShoalTestSupport"]),
         .testTarget(name: "ShoalAgentTests", dependencies: ["ShoalAgent", "ShoalTestSupport"]),
-        .testTarget(name: "ShoalDispatcherTests", dependencies: ["ShoalDispatcher", "ShoalTestSupport"]),
+        .testTarget(name: "ShoalDispatcherTests", dependencies: ["ShoalDispatcher", "ShoalEngine", "ShoalTestSupport"]),
+        .testTarget(name: "ShoalEngineTests", dependencies: ["ShoalEngine", "ShoalCore"]),
         .testTarget(
             name: "ShoalEndToEndTests",
             dependencies: ["ShoalCore", "Mosquitto", "ShoalClient", "ShoalSimulator", "ShoalTestSupport", "Spawn"]

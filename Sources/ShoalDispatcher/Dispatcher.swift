@@ -3,13 +3,14 @@ import Logging
 import Mosquitto
 import ServiceLifecycle
 import ShoalCore
+import ShoalEngine
 
 /// The dispatcher service: records what agents report, keeps the registry, plans and
 /// publishes jobs, enforces deadlines and answers the API.
 ///
 /// `run()` feeds one sequential loop with batches of broker messages and clock ticks; all
-/// state lives in a `DispatchEngine` that only that loop touches, so there are no locks on
-/// the hot path.
+/// state lives in an `EngineShell` (around the pure `DispatchEngine`) that only that loop
+/// touches, so there are no locks on the hot path.
 public final class Dispatcher: Service, Sendable {
     public let configuration: DispatcherConfiguration
     private let logger: Logger
@@ -45,9 +46,9 @@ public final class Dispatcher: Service, Sendable {
             receiveMaximum: 10_000
         ), delivery: .batches(gather: .milliseconds(1)) { inputs.append(contentsOf: $0.lazy.map(Input.message)) }, logger: logger)
         let events = EventPublisher(client: client, topics: configuration.topics)
-        let engine = try DispatchEngine(store: store, client: client, events: events, topics: configuration.topics,
-                                        missedHeartbeats: configuration.missedHeartbeats,
-                                        retention: configuration.retention, logger: logger)
+        let engine = try EngineShell(store: store, client: client, events: events, topics: configuration.topics,
+                                     missedHeartbeats: configuration.missedHeartbeats,
+                                     retention: configuration.retention, logger: logger)
         let filters = configuration.topics.dispatcherFilters
         guard try await client.startUnlessShuttingDown(subscribingTo: filters) else { return }
         engine.resendUnfinished()
@@ -88,10 +89,9 @@ public final class Dispatcher: Service, Sendable {
                         }
                     }
                     let applied = clock.now
-                    if due || window == .zero || !engine.pending.finishedJobs.isEmpty
-                        || engine.pending.rowCount >= Self.commitRows {
+                    if due || window == .zero || engine.finishesJobs || engine.pendingRows >= Self.commitRows {
                         engine.flush()
-                    } else if !engine.pending.isEmpty && !commitArmed {
+                    } else if engine.hasPending && !commitArmed {
                         commitArmed = true
                         group.addTask {
                             try? await Task.sleep(for: window)

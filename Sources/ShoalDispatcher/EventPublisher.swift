@@ -1,5 +1,6 @@
 import Mosquitto
 import ShoalCore
+import ShoalEngine
 
 /// Encodes and publishes the dispatcher's events (`events/job/...`, `events/node/...`) on a
 /// task of its own, so that the loop that applies reports does not wait for JSON encoding:
@@ -8,11 +9,6 @@ import ShoalCore
 /// Thread-safe: `announce` may be called from the engine's loop; `run()` is the one consumer
 /// and keeps the order of announcements.
 struct EventPublisher: Sendable {
-    enum Announcement: Sendable {
-        case job(JobEvent)
-        case node(NodeView)
-    }
-
     private let client: MQTTClient
     private let topics: TopicTree
     private let stream: AsyncStream<[Announcement]>

@@ -48,7 +48,7 @@ import Testing
                 let secondGroup = serviceGroup(second)
                 try await withThrowingTaskGroup(of: (String, (any Error)?).self) { group in
                     group.addTask { ("first", await Result(catching: { try await firstGroup.run() }).error) }
-                    _ = try await withTimeout(.seconds(10), "the first birth") {
+                    _ = try await withTimeout(.seconds(30), "the first birth") {
                         for await _ in watcher.messages { break }
                     }
                     group.addTask { ("second", await Result(catching: { try await secondGroup.run() }).error) }

@@ -1,4 +1,5 @@
 import GRDB
+import ShoalEngine
 
 @testable import ShoalDispatcher
 

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import ShoalCore
+import ShoalEngine
 import ShoalTestSupport
 import Testing
 

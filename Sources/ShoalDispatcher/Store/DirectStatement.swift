@@ -1,4 +1,5 @@
 import GRDB
+import ShoalEngine
 import GRDBSQLite
 
 /// A cached statement whose arguments are bound straight to SQLite, for the rows written

@@ -1,5 +1,6 @@
 import GRDB
 import ShoalCore
+import ShoalEngine
 
 extension DispatcherStore {
     /// Writes one batch of the engine's changes as a single transaction.

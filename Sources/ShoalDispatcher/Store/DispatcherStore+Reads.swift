@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import ShoalCore
+import ShoalEngine
 
 extension DispatcherStore {
     func allNodes() throws -> [NodeRecord] {

@@ -1,5 +1,6 @@
 import GRDB
 import ShoalCore
+import ShoalEngine
 
 extension DispatcherStore {
     /// Finished, folded jobs with the bytes of output each keeps: what `RetentionPolicy` decides on.

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import ShoalCore
+import ShoalEngine
 
 extension DispatcherStore {
     /// Records a job with the list of nodes it expects, in one row: what must be durable

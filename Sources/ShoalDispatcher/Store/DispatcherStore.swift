@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import ShoalCore
+import ShoalEngine
 
 /// Owns the dispatcher's single `DatabasePool` (SQLite in WAL mode) for the life of the
 /// process, migrates it on open, and offers intent-named reads and writes. Each write
@@ -24,7 +25,7 @@ public final class DispatcherStore: Sendable {
                 try db.execute(sql: "PRAGMA page_size = 16384")
                 // WAL with NORMAL sync: durable across a killed process, one fsync per checkpoint.
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
-                // The engine checkpoints while no job runs (`DispatchEngine.tick`); SQLite's
+                // The engine checkpoints while no job runs (`EngineShell.tick`); SQLite's
                 // own checkpoint is the backstop for a dispatcher that is never idle, after
                 // 8,192 frames (128 MiB of log). At the default 1,000 frames a 10,000-node
                 // job, ~2,700 frames, ran a checkpoint or three in the middle of its fan-in.

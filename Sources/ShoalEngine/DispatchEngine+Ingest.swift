@@ -1,7 +1,7 @@
 import ShoalCore
 
 /// What agents report: births, deaths, heartbeats, execution states and output. Each
-/// handler changes memory and queues its writes; `flush()` commits them.
+/// handler changes memory and queues its writes in `pending`.
 extension DispatchEngine {
     func ingestBirth(node: String, payload: [UInt8]) {
         do {
@@ -74,7 +74,7 @@ extension DispatchEngine {
             // A node we never saw born (its birth was published before we subscribed):
             // ask it to announce itself again.
             guard TopicTree.isValidLevel(node), (try? Wire.decode(HeartbeatMessage.self, from: payload))?.node == node else { return }
-            _ = try? client.publish(topics.nodeControl(node), Wire.encode(ControlMessage(op: .rebirth)), qos: 1)
+            publish(topics.nodeControl(node), Wire.encode(ControlMessage(op: .rebirth)))
             return
         }
         if let malformed {

@@ -3,7 +3,7 @@ import ShoalCore
 /// Time-driven changes: nodes that stopped heartbeating go offline, and nodes that never
 /// acknowledged a job by its deadline become `unreachable`.
 extension DispatchEngine {
-    func tick() {
+    package func tick() {
         let time = now()
         if time > silenceCheckDue { markSilentNodesOffline(at: time) }
         for (id, job) in active where job.record.deadline <= time {
@@ -15,50 +15,6 @@ extension DispatchEngine {
         if time >= resyncCheckDue {
             resyncCheckDue = time + 5
             resyncOpenExecutions(at: time)
-        }
-        if !unfolded.isEmpty { fold() }
-        // Between jobs: a large delete would hold up the reports of a running one.
-        if time >= retentionDue && active.isEmpty { prune(at: time) }
-        if active.isEmpty && uncheckpointed { checkpoint() }
-    }
-
-    /// Moves finished jobs' executions from the log into their table, off the path of
-    /// the reports (a tick after the commit that finished them).
-    private func fold() {
-        do {
-            try store.fold(unfolded)
-            unfolded = []
-            uncheckpointed = true
-        } catch {
-            logger.warning("Cannot fold finished jobs into the execution table; will retry",
-                           metadata: ["jobs": "\(unfolded.count)", "error": "\(error)"])
-        }
-    }
-
-    /// Deletes finished jobs that `retention` no longer keeps.
-    func prune(at time: Double) {
-        retentionDue = time + 600
-        do {
-            let expired = retention.expired(try store.finishedJobSizes(), now: time)
-            try store.deleteJobs(expired)
-            if !expired.isEmpty {
-                uncheckpointed = true
-                logger.info("Pruned finished jobs", metadata: ["jobs": "\(expired.count)"])
-            }
-        } catch {
-            logger.warning("Cannot prune finished jobs; will retry", metadata: ["error": "\(error)"])
-        }
-    }
-
-    /// Copies the write-ahead log back into the database while no job runs. Left to
-    /// SQLite, the checkpoint (two fsyncs and every page the log holds) ran inside whichever
-    /// commit crossed the threshold, often in the middle of a fan-in, holding up the loop.
-    private func checkpoint() {
-        do {
-            try store.checkpoint()
-            uncheckpointed = false
-        } catch {
-            logger.warning("Cannot checkpoint the write-ahead log; will retry", metadata: ["error": "\(error)"])
         }
     }
 

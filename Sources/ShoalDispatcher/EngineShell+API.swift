@@ -1,0 +1,135 @@
+import Mosquitto
+import ShoalCore
+import ShoalEngine
+
+/// The request/response API. Every request gets an answer, including malformed ones
+/// (when they say where to reply).
+extension EngineShell {
+    /// Where a request wants its answer, or nil (logged) when it says nowhere usable.
+    private func replyTarget(_ request: MQTTMessage) -> (topic: String, routing: ReplyRouting)? {
+        let routing = (try? Wire.decode(ReplyRouting.self, from: request.payload)) ?? ReplyRouting()
+        guard let replyTopic = request.responseTopic ?? routing.replyTo, TopicTree.isValidTopicName(replyTopic) else {
+            logger.debug("API request without a reply topic", metadata: ["topic": "\(request.topic)"])
+            return nil
+        }
+        return (replyTopic, routing)
+    }
+
+    func answerUnknown(_ name: String, _ request: MQTTMessage) {
+        guard let (replyTopic, routing) = replyTarget(request) else { return }
+        let known = APIOperation.allCases.map(\.rawValue).joined(separator: ", ")
+        let shown = Bounds.prefix(name, maxBytes: 64).text
+        let payload = Wire.encode(APIResponse<EmptyResult>.failure("unknown operation '\(shown)'; known: \(known)", id: routing.id))
+        _ = try? client.publish(MQTTMessage(topic: replyTopic, payload: payload, qos: 1, correlationData: request.correlationData))
+    }
+
+    func answer(_ operation: APIOperation, _ request: MQTTMessage) {
+        guard let (replyTopic, routing) = replyTarget(request) else { return }
+        // Answers read the store: commit what this batch changed so far first.
+        flush()
+        let payload: [UInt8]
+        switch operation {
+        case .submitJob: payload = respond(request, routing) { try self.submit(try Wire.decode(SubmitJobRequest.self, from: $0)) }
+        case .getJob: payload = respond(request, routing) { try self.detail(try Wire.decode(GetJobRequest.self, from: $0)) }
+        case .listJobs: payload = respond(request, routing) { try self.listJobs(try Wire.decode(ListJobsRequest.self, from: $0)) }
+        case .jobOutput: payload = respond(request, routing) { try self.output(try Wire.decode(JobOutputRequest.self, from: $0)) }
+        case .listNodes: payload = respond(request, routing) { try self.listNodes(try Wire.decode(ListNodesRequest.self, from: $0)) }
+        case .forgetNode: payload = respond(request, routing) { try self.forget(try Wire.decode(ForgetNodeRequest.self, from: $0)) }
+        }
+        _ = try? client.publish(MQTTMessage(topic: replyTopic, payload: payload, qos: 1, correlationData: request.correlationData))
+    }
+
+    private func respond<Result: Codable & Sendable>(
+        _ request: MQTTMessage, _ routing: ReplyRouting, _ body: ([UInt8]) throws -> Result
+    ) -> [UInt8] {
+        do {
+            return Wire.encode(APIResponse.success(try body(request.payload), id: routing.id))
+        } catch {
+            return Wire.encode(APIResponse<Result>.failure("\(error)", id: routing.id))
+        }
+    }
+
+    func submit(_ request: SubmitJobRequest) throws -> JobDetail {
+        try request.validate()
+        var generator = SystemRandomNumberGenerator()
+        let id = request.id ?? JobID.make(milliseconds: UInt64(engine.clock() * 1000), using: &generator)
+        // Submitting the same id again is a retry: answer with the job as it is (the engine
+        // sends it again to the nodes that have not answered).
+        if try store.job(id) != nil {
+            engine.resubmitted(id)
+            publishOutbox()
+            return try detail(GetJobRequest(id: id, withOutput: false))
+        }
+        let submission = try engine.plan(request, id: id)
+        // Durable before anything is published: the job with its expected nodes, one row,
+        // which stands for their `queued` executions until the job is folded (`recordJob`).
+        try store.recordJob(submission.job, expectedNodes: submission.expected)
+        for publication in submission.publications {
+            do {
+                try client.publish(publication.topic, publication.payload, qos: publication.qos)
+            } catch {
+                // Recorded all the same: the resync rule sends it again to whoever did not get it.
+                logger.warning("Cannot publish a job; it will be sent again", metadata: [
+                    "job.id": "\(id)", "topic": "\(publication.topic)", "error": "\(error)"])
+            }
+        }
+        // Reports cannot be applied before this returns (one loop), so the job's in-memory
+        // state can follow its publication.
+        let executions = engine.accept(submission)
+        logger.debug("Job submitted", metadata: ["job.id": "\(id)", "job.expected": "\(submission.expected.count)",
+                                                 "job.publications": "\(submission.publications.count)"])
+        let reported = request.summary ? executions.filter { engine.nodes[$0.node]?.online != true } : executions
+        return JobDetail(job: engine.jobView(submission.job, counts: executions.isEmpty ? [:] : ["queued": executions.count]),
+                         executions: reported.map(engine.executionView))
+    }
+
+    func detail(_ request: GetJobRequest) throws -> JobDetail {
+        guard let job = try store.job(request.id) else { throw APIError("no job with id '\(request.id)'") }
+        let output = request.withOutput ? try store.output(of: job.id) : [:]
+        // The reply must stay readable (`Wire.maximumPayload`): output beyond the budget is
+        // marked and left to `jobs.output`.
+        var budget = OutputBudget(total: Self.replyOutputBytes)
+        let executions = try store.executions(of: job.id).map { execution in
+            var view = engine.executionView(execution)
+            if let text = output[execution.node] { budget.fill(&view, stdout: text.stdout, stderr: text.stderr) }
+            return view
+        }
+        return JobDetail(job: engine.jobView(job, counts: try store.counts(of: job.id)), executions: executions)
+    }
+
+    /// Output all of a `jobs.get` reply may carry; with names and states it stays well
+    /// under `Wire.maximumPayload` up to 10,000 executions.
+    static let replyOutputBytes = 1024 * 1024
+
+    func listJobs(_ request: ListJobsRequest) throws -> [JobView] {
+        try Bounds.check(request.limit, "limit", in: Limits.listLimit)
+        return try store.recentJobs(limit: request.limit).map { record, counts in
+            var view = engine.jobView(record, counts: counts)
+            view.task = view.task.abbreviated(to: Limits.listedTaskCharacters)
+            view.selector = Bounds.prefix(view.selector, maxBytes: Limits.listedTaskCharacters).text
+            return view
+        }
+    }
+
+    func output(_ request: JobOutputRequest) throws -> OutputPage {
+        try Bounds.check(request.maxBytes, "maxBytes", in: 1...Limits.outputPageBytes)
+        guard try store.job(request.id) != nil else { throw APIError("no job with id '\(request.id)'") }
+        return try store.outputPage(of: request.id, node: request.node, after: request.after, maxBytes: request.maxBytes)
+    }
+
+    func listNodes(_ request: ListNodesRequest) throws -> [NodeView] {
+        try engine.nodeViews(matching: request.selector)
+    }
+
+    func forget(_ request: ForgetNodeRequest) throws -> NodeView {
+        let view = try engine.forget(request.node)
+        // Answers read the store: the node is gone from it too before the reply.
+        flush()
+        return view
+    }
+}
+
+struct APIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

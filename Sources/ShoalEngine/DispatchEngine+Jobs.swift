@@ -1,0 +1,130 @@
+import ShoalCore
+
+/// Jobs as the API creates them, and nodes as operators remove them: the decisions here,
+/// the recording and publishing in the owner (a job is durable before it is published).
+extension DispatchEngine {
+    /// A job ready to be recorded, then published, then `accept`ed.
+    package struct Submission: Sendable {
+        package let job: JobRecord
+        package let expected: [String]
+        package let publications: [Publication]
+    }
+
+    /// Checks a request and plans its fan-out against the registry as it is now. Changes
+    /// nothing: the job exists once the owner has recorded it and called `accept`.
+    package func plan(_ request: SubmitJobRequest, id: String) throws -> Submission {
+        try request.validate()
+        let selector: Selector
+        do {
+            selector = try Selector(parsing: request.selector)
+        } catch {
+            throw EngineError("invalid selector: \(error.description)")
+        }
+        if selector.isEmpty && !request.all {
+            throw EngineError("empty selector: give a selector, or say all=true (shoal run --all) to target every node")
+        }
+        let time = now()
+        let registry = plannerRegistry ?? FanOutPlanner.Registry(nodes.values.map { .init(id: $0.id, labels: $0.labels) })
+        plannerRegistry = registry
+        let plan = planner.plan(selector, registry: registry)
+        let job = JobRecord(id: id, selector: selector.text, task: request.task, timeout: request.timeout,
+                            deadline: time + request.deadlineIn, createdAt: time, expected: plan.expected.count,
+                            finishedAt: plan.expected.isEmpty ? time : nil)
+        let publications = plan.publications.map { publication in
+            let message = JobMessage(id: id, selector: selector, task: request.task, timeout: request.timeout,
+                                     deadline: job.deadline, nodes: publication.nodes, createdAt: time)
+            let topic = switch publication.target {
+            case .cell(let cell): topics.cellJob(cell)
+            case .node(let node): topics.nodeJob(node)
+            }
+            return Publication(topic: topic, payload: Wire.encode(message))
+        }
+        return Submission(job: job, expected: plan.expected, publications: publications)
+    }
+
+    /// The job is recorded (and its publication attempted): its expected nodes are now
+    /// awaited. Whatever did not get published is caught by the resync rule (a `queued`
+    /// execution on an online node is asked about again).
+    package func accept(_ submission: Submission) -> [ExecutionRecord] {
+        let job = submission.job
+        let executions = submission.expected.map {
+            ExecutionRecord(job: job.id, node: $0, state: .queued, updatedAt: job.createdAt)
+        }
+        if !executions.isEmpty {
+            active[job.id] = ActiveJob(record: job, executions: Dictionary(uniqueKeysWithValues: executions.map { ($0.node, $0) }),
+                                       unfinished: executions.count)
+        }
+        return executions
+    }
+
+    /// A submission of an id that exists: a retry. Nodes that have not answered are sent
+    /// the job again (the first attempt may have been recorded and never published; a node
+    /// that has it ignores it or repeats its result).
+    package func resubmitted(_ id: String) {
+        guard let job = active[id] else { return }
+        resend(job.record, to: job.executions.values.filter { $0.state == .queued }.map(\.node))
+    }
+
+    /// Publishes a recorded job again to some of its expected nodes, each on its own node
+    /// topic. Safe to repeat: each node's ledger runs a job at most once.
+    func resend(_ job: JobRecord, to targets: [String]) {
+        guard !targets.isEmpty, let selector = try? Selector(parsing: job.selector) else { return }
+        for node in targets {
+            let message = JobMessage(id: job.id, selector: selector, task: job.task, timeout: job.timeout,
+                                     deadline: job.deadline, nodes: [node], createdAt: job.createdAt)
+            publish(topics.nodeJob(node), Wire.encode(message))
+        }
+        logger.debug("Job sent again", metadata: ["job.id": "\(job.id)", "nodes": "\(targets.count)"])
+    }
+
+    /// After a start: every unfinished job again to its nodes that have not finished. A
+    /// crash may have come between recording a job and publishing it, or may have taken
+    /// reports the broker had already handed over.
+    package func resendUnfinished() {
+        for job in active.values {
+            resend(job.record, to: job.executions.values.filter { !$0.state.isTerminal }.map(\.node))
+        }
+    }
+
+    /// Removes an offline node for good; its open executions end `skipped`. A live node is
+    /// refused: it would register again at its next heartbeat.
+    package func forget(_ id: String) throws -> NodeView {
+        guard let node = nodes[id] else { throw EngineError("no node with id '\(Bounds.prefix(id, maxBytes: 80).text)'") }
+        guard !node.online else {
+            throw EngineError("node '\(node.id)' is online; stop its agent first (a live node registers again at its next heartbeat)")
+        }
+        let time = now()
+        for (jobID, job) in active {
+            guard var execution = job.executions[node.id], !execution.state.isTerminal else { continue }
+            execution.state = .skipped
+            execution.reason = "node forgotten by an operator"
+            close(jobID, [execution], at: time)
+        }
+        nodes[node.id] = nil
+        plannerRegistry = nil
+        pending.nodes[node.id] = nil
+        pending.forgottenNodes.append(node.id)
+        return node.view
+    }
+
+    package func nodeViews(matching text: String) throws -> [NodeView] {
+        let selector: Selector
+        do {
+            selector = try Selector(parsing: text)
+        } catch {
+            throw EngineError("invalid selector: \(error.description)")
+        }
+        return nodes.values.filter { selector.matches($0.labels) }.sorted { $0.id < $1.id }.map(\.view)
+    }
+
+    package func jobView(_ job: JobRecord, counts: [String: Int]) -> JobView {
+        JobView(id: job.id, selector: job.selector, task: job.task, timeout: job.timeout, deadline: job.deadline,
+                createdAt: job.createdAt, expected: job.expected, counts: counts, finishedAt: job.finishedAt)
+    }
+}
+
+/// A request the engine refuses, with a sentence a person can act on.
+package struct EngineError: Error, CustomStringConvertible, Equatable {
+    package let description: String
+    package init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,183 @@
+import Logging
+import ShoalCore
+
+/// The dispatcher's rules: the registry, the jobs in flight and how every input changes
+/// them. Pure: no database, no broker, no clock of its own. Inputs are decoded messages
+/// (`ingest`), the passing of time (`tick`) and API decisions (`plan`, `accept`, `forget`);
+/// what they change waits in `pending` (rows to commit) and `outbox` (messages to publish),
+/// and `committed(_:)` turns a commit into the announcements it makes true.
+///
+/// Not thread-safe by design: one owner (the dispatcher's `EngineShell`, on its loop)
+/// hands it one input at a time; tests drive it directly with a clock of their own.
+package final class DispatchEngine {
+    package let topics: TopicTree
+    package let missedHeartbeats: Double
+    /// The time, as UNIX seconds.
+    package let clock: @Sendable () -> Double
+    let logger: Logger
+    let planner = FanOutPlanner()
+    package let resyncRule: ResyncRule
+    /// Extra time past a job's timeout before a started execution on an offline node is
+    /// given up as lost.
+    package let lostGrace: Double = 30
+
+    /// The registry: every node seen and not forgotten.
+    package var nodes: [String: NodeRecord] = [:]
+    /// The registry as the planner takes it, kept between jobs; nil after a node is added,
+    /// relabelled or forgotten.
+    var plannerRegistry: FanOutPlanner.Registry?
+    /// Jobs not yet finished, with the current state of each expected node.
+    package var active: [String: ActiveJob] = [:]
+    /// Output of executions finished in the current batch, for their events.
+    var finishedOutput: [ExecutionKey: (stdout: String, stderr: String)] = [:]
+    /// What the current batch changed, for the owner to commit (`takePending`).
+    package var pending = PendingWrites()
+    /// Messages to publish, in order (`takeOutbox`).
+    package var outbox: [Publication] = []
+    /// No online node can go silent before this time (see `tick()`); 0 checks at once.
+    var silenceCheckDue: Double = 0
+    /// Final executions of jobs finished in memory whose finish is not yet committed.
+    var finishing: [String: [String: ExecutionRecord]] = [:]
+    /// When each open execution was last re-sent to its node (`ResyncRule`).
+    var lastResync: [ExecutionKey: Double] = [:]
+    /// The next time `tick` looks for executions to resync (every few seconds, not every tick).
+    var resyncCheckDue: Double = 0
+
+    /// A class, not a struct: a job of 10,000 executions is changed in place by every
+    /// report; a struct taken out of `active` and put back would copy its dictionaries each
+    /// time (quadratic in the fleet size). Owned by the engine like everything else here.
+    package final class ActiveJob {
+        package let record: JobRecord
+        package var executions: [String: ExecutionRecord]
+        var unfinished: Int
+        /// Output received so far per node (chunk numbers seen, to drop replays), kept so
+        /// that a terminal event carries it without a database read.
+        var output: [String: CollectedOutput]
+
+        init(record: JobRecord, executions: [String: ExecutionRecord], unfinished: Int,
+             output: [String: CollectedOutput] = [:]) {
+            self.record = record
+            self.executions = executions
+            self.unfinished = unfinished
+            self.output = output
+        }
+    }
+
+    struct CollectedOutput {
+        var stdout = ""
+        var stderr = ""
+        var seen: Set<UInt32> = []
+        /// UTF-8 bytes kept so far, both streams.
+        var bytes = 0
+        /// The stored limit was reached: nothing more is kept.
+        var truncated = false
+    }
+
+    /// What the store held at start: the registry, and the unfinished jobs with their
+    /// executions and the output stored so far.
+    package struct Recovered {
+        package var nodes: [NodeRecord]
+        package var unfinished: [(job: JobRecord, executions: [ExecutionRecord], output: [String: (stdout: String, stderr: String)])]
+
+        package init(nodes: [NodeRecord] = [],
+                     unfinished: [(job: JobRecord, executions: [ExecutionRecord], output: [String: (stdout: String, stderr: String)])] = []) {
+            self.nodes = nodes
+            self.unfinished = unfinished
+        }
+    }
+
+    package init(topics: TopicTree, missedHeartbeats: Double, resyncRule: ResyncRule = ResyncRule(),
+                 recovered: Recovered = Recovered(), logger: Logger, clock: @escaping @Sendable () -> Double) {
+        self.topics = topics
+        self.missedHeartbeats = missedHeartbeats
+        self.resyncRule = resyncRule
+        self.logger = logger
+        self.clock = clock
+        // Heartbeats are kept in memory only, so stored `lastSeen` values are old: give
+        // nodes that were online a fresh window instead of declaring them all offline.
+        let loadedAt = clock()
+        for var node in recovered.nodes {
+            if node.online { node.lastSeen = max(node.lastSeen, loadedAt) }
+            nodes[node.id] = node
+        }
+        for (job, executions, stored) in recovered.unfinished {
+            let output = stored.mapValues {
+                CollectedOutput(stdout: $0.stdout, stderr: $0.stderr, bytes: $0.stdout.utf8.count + $0.stderr.utf8.count)
+            }
+            active[job.id] = ActiveJob(
+                record: job, executions: Dictionary(uniqueKeysWithValues: executions.map { ($0.node, $0) }),
+                unfinished: executions.filter { !$0.state.isTerminal }.count, output: output)
+        }
+    }
+
+    func now() -> Double { clock() }
+
+    /// No job is in flight: the time for work that would hold up reports (checkpoints, pruning).
+    package var isIdle: Bool { active.isEmpty }
+
+    /// Applies one message an agent published (anything but the API, which the owner answers).
+    package func ingest(_ route: TopicTree.Route, payload: [UInt8]) {
+        switch route {
+        case .birth(let node): ingestBirth(node: node, payload: payload)
+        case .death(let node): ingestDeath(node: node, payload: payload)
+        case .heartbeat(let node): ingestHeartbeat(node: node, payload: payload)
+        case .execStatus(let node, let job): ingestStatus(node: node, job: job, payload: payload)
+        case .execOutput(let node, let job): ingestOutput(node: node, job: job, payload: payload)
+        case .nodeJob, .nodeControl, .cellJob, .api, .unknownAPI:
+            logger.debug("Ignored a message on a topic agents do not report on")
+        }
+    }
+
+    /// The messages to publish since the last call, in order.
+    package func takeOutbox() -> [Publication] {
+        defer { outbox = [] }
+        return outbox
+    }
+
+    func publish(_ topic: String, _ payload: [UInt8], qos: Int32 = 1) {
+        outbox.append(Publication(topic: topic, payload: payload, qos: qos))
+    }
+
+    /// Logs and drops input that cannot be used; never fatal.
+    func reject(_ what: String, _ error: any Error, topic: String) {
+        logger.warning("Dropped \(what)", metadata: ["topic": "\(topic)", "error": "\(error)"])
+    }
+
+    /// An execution as its event shows it: terminal states carry the output.
+    func eventView(_ execution: ExecutionRecord) -> ExecutionView {
+        var view = executionView(execution)
+        if execution.state.isTerminal {
+            let key = ExecutionKey(job: execution.job, node: execution.node)
+            if let output = finishedOutput[key] ?? active[execution.job]?.output[execution.node].map({ ($0.stdout, $0.stderr) }) {
+                view.stdout = output.stdout
+                view.stderr = output.stderr
+            }
+        }
+        return view
+    }
+
+    package func executionView(_ execution: ExecutionRecord) -> ExecutionView {
+        ExecutionView(job: execution.job, node: execution.node, state: execution.state, exitCode: execution.exitCode,
+                      reason: execution.reason, startedAt: execution.startedAt, finishedAt: execution.finishedAt,
+                      nodeOnline: nodes[execution.node]?.online)
+    }
+}
+
+/// A message the engine wants published.
+package struct Publication: Sendable, Equatable {
+    package var topic: String
+    package var payload: [UInt8]
+    package var qos: Int32
+
+    package init(topic: String, payload: [UInt8], qos: Int32 = 1) {
+        self.topic = topic
+        self.payload = payload
+        self.qos = qos
+    }
+}
+
+/// Something a commit made true, for `events/...`.
+package enum Announcement: Sendable {
+    case job(JobEvent)
+    case node(NodeView)
+}

@@ -1,0 +1,45 @@
+import ShoalCore
+
+/// Changes the engine has made in memory but not yet committed, and the announcements that
+/// must wait for that commit. One batch of inputs becomes one transaction.
+package struct PendingWrites: Sendable {
+    package init() {}
+
+    package var nodes: [String: NodeRecord] = [:]
+    package var executions: [ExecutionKey: ExecutionRecord] = [:]
+    package var chunks: [OutputChunkRecord] = []
+    package var finishedJobs: [(String, Double)] = []
+    /// Nodes removed from the registry (`nodes.forget`).
+    package var forgottenNodes: [String] = []
+    /// In order of change; announced after the commit.
+    package var executionEvents: [ExecutionKey] = []
+    package var nodeEvents: [String] = []
+
+    package var isEmpty: Bool {
+        nodes.isEmpty && executions.isEmpty && chunks.isEmpty && finishedJobs.isEmpty && forgottenNodes.isEmpty
+    }
+
+    /// Rows this commit would write.
+    package var rowCount: Int { nodes.count + executions.count + chunks.count }
+
+    package mutating func save(_ node: NodeRecord, announce: Bool) {
+        nodes[node.id] = node
+        if announce { nodeEvents.append(node.id) }
+    }
+
+    package mutating func save(_ execution: ExecutionRecord) {
+        let key = ExecutionKey(job: execution.job, node: execution.node)
+        executions[key] = execution
+        executionEvents.append(key)
+    }
+}
+
+package struct ExecutionKey: Hashable, Sendable {
+    package var job: String
+    package var node: String
+
+    package init(job: String, node: String) {
+        self.job = job
+        self.node = node
+    }
+}
