@@ -196,6 +196,15 @@ public final class ChildProcess: Sendable {
         }
     }
 
+    /// The child has ended but the reaper has not collected it yet: after this process was
+    /// stopped (SIGSTOP, a stalled VM), the child's end and the caller's time limit can
+    /// come due at the same moment, and only the kernel knows which came first. Looked at
+    /// without reaping (`WNOWAIT`), so the reaper still collects the status.
+    private var hasEndedUnreaped: Bool {
+        var info = siginfo_t()
+        return waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info._sifields._kill.si_pid == pid
+    }
+
     /// The child has exited (its status is collected); its output may still be draining.
     public var hasExited: Bool { state.withLock { $0.exited } }
 
@@ -203,7 +212,7 @@ public final class ChildProcess: Sendable {
     /// has already exited. True when it was still running: the caller's limit killed it.
     public func killIfRunning(cgroup: ProcessCgroup? = nil) -> Bool {
         let running = state.withLock { !$0.exited }
-        guard running else { return false }
+        guard running, !hasEndedUnreaped else { return false }
         kill(SIGKILL)
         cgroup?.killAll()
         return true
