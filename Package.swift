@@ -25,14 +25,24 @@ let package = Package(
         .systemLibrary(name: "CLinux"),
         // Child processes with their own process group, output pipes and a reaper thread.
         .target(name: "Spawn"),
-        // Shoal-agnostic MQTT v5 client over libmosquitto, plus a mosquitto launcher.
+        // Shoal-agnostic MQTT v5 client over libmosquitto: what the agent links.
         .target(
             name: "Mosquitto",
             dependencies: [
-                "CMosquitto", "CLinux", "Spawn",
+                "CMosquitto", "Spawn",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        // Thousands of MQTT clients on one epoll thread: the simulator's and the benchmarks'.
+        .target(
+            name: "MQTTSwarm",
+            dependencies: ["CMosquitto", "CLinux", "Mosquitto", "Spawn", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Runs a mosquitto child process: for `shoal up`, the tests and the benchmarks.
+        .target(
+            name: "BrokerLauncher",
+            dependencies: ["Mosquitto", "Spawn", .product(name: "Logging", package: "swift-log")]
         ),
         // Pure Shoal: topics, messages, selectors, execution state machine. No I/O.
         .target(name: "ShoalCore"),
@@ -74,7 +84,7 @@ let package = Package(
         // (JobAdmission) and wire format; only the task is synthetic.
         .target(
             name: "ShoalSimulator",
-            dependencies: ["ShoalCore", "Mosquitto", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["ShoalCore", "Mosquitto", "MQTTSwarm", .product(name: "Logging", package: "swift-log")]
         ),
         // The dispatcher's API as seen by a client: request/response and job events.
         .target(
@@ -84,7 +94,8 @@ let package = Package(
         .executableTarget(
             name: "shoal",
             dependencies: [
-                "ShoalCore", "Mosquitto", "ShoalAgent", "ShoalAgentCLI", "ShoalDispatcher", "ShoalClient", "ShoalSimulator", "Spawn",
+                "ShoalCore", "Mosquitto", "MQTTSwarm", "BrokerLauncher", "ShoalAgent", "ShoalAgentCLI", "ShoalDispatcher",
+                "ShoalClient", "ShoalSimulator", "Spawn",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -133,20 +144,20 @@ let package = Package(
         // Benchmark drivers (raw MQTT baselines) used by the scripts in bench/.
         .executableTarget(
             name: "shoal-bench",
-            dependencies: ["Mosquitto", "ShoalCore", "Spawn", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Mosquitto", "MQTTSwarm", "ShoalCore", "Spawn", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "ShoalTestSupport",
-            dependencies: ["Mosquitto", "Spawn", "ShoalCore", "ShoalClient", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Mosquitto", "BrokerLauncher", "Spawn", "ShoalCore", "ShoalClient", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "ShoalCoreTests", dependencies: ["ShoalCore"]),
-        .testTarget(name: "MosquittoTests", dependencies: ["Mosquitto", "ShoalTestSupport"]),
-        .testTarget(name: "ShoalAgentTests", dependencies: ["ShoalAgent", "ShoalTestSupport"]),
+        .testTarget(name: "MosquittoTests", dependencies: ["Mosquitto", "MQTTSwarm", "BrokerLauncher", "ShoalTestSupport"]),
+        .testTarget(name: "ShoalAgentTests", dependencies: ["ShoalAgent", "BrokerLauncher", "ShoalTestSupport"]),
         .testTarget(name: "ShoalDispatcherTests", dependencies: ["ShoalDispatcher", "ShoalEngine", "ShoalTestSupport"]),
         .testTarget(name: "ShoalEngineTests", dependencies: ["ShoalEngine", "ShoalCore"]),
         .testTarget(
             name: "ShoalEndToEndTests",
-            dependencies: ["ShoalCore", "Mosquitto", "ShoalClient", "ShoalSimulator", "ShoalTestSupport", "Spawn"]
+            dependencies: ["ShoalCore", "Mosquitto", "BrokerLauncher", "ShoalClient", "ShoalSimulator", "ShoalTestSupport", "Spawn"]
         ),
     ]
 )

@@ -305,12 +305,12 @@ struct MosquittoHandle: @unchecked Sendable {
     init(_ pointer: OpaquePointer) { self.pointer = pointer }
 }
 
-enum MosquittoLibrary {
+package enum MosquittoLibrary {
     /// `mosquitto_lib_init` is not thread-safe: a `static let` runs it exactly once.
     private static let initialised: Bool = {
         mosquitto_lib_init()
         return true
     }()
 
-    static func ensureInitialised() { _ = initialised }
+    package static func ensureInitialised() { _ = initialised }
 }

@@ -5,6 +5,11 @@ public struct MQTTError: Error, Sendable, CustomStringConvertible {
     public let code: Int32
     public let operation: String
 
+    package init(code: Int32, operation: String) {
+        self.code = code
+        self.operation = operation
+    }
+
     public var description: String {
         let reason = String(cString: mosquitto_strerror(code))
         return "MQTT \(operation) failed: \(reason)"
@@ -15,7 +20,7 @@ public struct MQTTError: Error, Sendable, CustomStringConvertible {
 
     /// The one choke point that turns a libmosquitto status code into a thrown error.
     @inline(__always)
-    static func check(_ code: Int32, _ operation: String) throws(MQTTError) {
+    package static func check(_ code: Int32, _ operation: String) throws(MQTTError) {
         if code != MOSQ_ERR_SUCCESS.rawValue { throw MQTTError(code: code, operation: operation) }
     }
 }

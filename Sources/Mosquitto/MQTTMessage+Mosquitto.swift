@@ -7,7 +7,7 @@ import Glibc
 extension MQTTMessage {
     /// Copies a received message out of libmosquitto's buffers, which are freed when the
     /// callback returns.
-    init(copying message: mosquitto_message, properties: OpaquePointer?) {
+    package init(copying message: mosquitto_message, properties: OpaquePointer?) {
         let payload: [UInt8] = message.payloadlen > 0
             ? Array(UnsafeRawBufferPointer(start: message.payload, count: Int(message.payloadlen)))
             : []
@@ -36,7 +36,7 @@ extension MQTTMessage {
 extension MQTTMessage {
     /// Publishes on `handle` with the message's v5 properties. Returns the message id.
     /// Not connected: libmosquitto still queued a QoS>0 message for after the reconnect.
-    func send(on handle: OpaquePointer) throws(MQTTError) -> Int32 {
+    package func send(on handle: OpaquePointer) throws(MQTTError) -> Int32 {
         var properties: OpaquePointer? = nil
         defer { mosquitto_property_free_all(&properties) }
         if let responseTopic {
@@ -60,9 +60,9 @@ extension MQTTMessage {
     }
 }
 
-enum Subscription {
+package enum Subscription {
     /// Sends one SUBSCRIBE for `filters`; returns its message id (SUBACK answers it).
-    static func send(_ filters: [String], qos: Int32, on handle: OpaquePointer) throws(MQTTError) -> Int32 {
+    package static func send(_ filters: [String], qos: Int32, on handle: OpaquePointer) throws(MQTTError) -> Int32 {
         var cStrings = filters.map { strdup($0) }
         defer { cStrings.forEach { free($0) } }
         var mid: Int32 = 0
@@ -76,17 +76,17 @@ enum Subscription {
     }
 
     /// Sends one UNSUBSCRIBE per filter, without waiting for UNSUBACK.
-    static func cancel(_ filters: [String], on handle: OpaquePointer) throws(MQTTError) {
+    package static func cancel(_ filters: [String], on handle: OpaquePointer) throws(MQTTError) {
         for filter in filters {
             try MQTTError.check(mosquitto_unsubscribe(handle, nil, filter), "unsubscribe")
         }
     }
 }
 
-enum SessionSetup {
+package enum SessionSetup {
     /// What every Shoal client sets on a new handle: MQTT v5, TCP_NODELAY (small QoS 1
     /// exchanges otherwise wait on Nagle), credentials, the Will, the in-flight windows.
-    static func apply(
+    package static func apply(
         to handle: OpaquePointer, username: String?, password: String?, will: MQTTConfiguration.Will?,
         maxInflight: UInt32?, receiveMaximum: UInt16? = nil
     ) throws(MQTTError) {

@@ -1,3 +1,4 @@
+import MQTTSwarm
 import Logging
 import Mosquitto
 import ShoalCore

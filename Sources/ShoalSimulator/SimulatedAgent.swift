@@ -1,3 +1,4 @@
+import MQTTSwarm
 import Foundation
 import Logging
 import Mosquitto

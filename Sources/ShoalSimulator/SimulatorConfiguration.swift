@@ -1,3 +1,4 @@
+import MQTTSwarm
 import Mosquitto
 import ShoalCore
 

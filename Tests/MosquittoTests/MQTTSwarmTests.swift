@@ -1,3 +1,5 @@
+@testable import MQTTSwarm
+import BrokerLauncher
 import Foundation
 import Glibc
 @testable import Mosquitto

@@ -1,3 +1,4 @@
+import BrokerLauncher
 import Foundation
 import Glibc
 import Logging
@@ -22,7 +23,7 @@ import Testing
                 let agent = Agent(configuration: settings(broker, node, directory, heartbeat: 0.2), logger: testLogger("agent"))
                 try await running(agent) { _ in
                     // Everything up to the first heartbeat: births of the first connection.
-                    let births = try await withTimeout(.seconds(10), "the first heartbeat") {
+                    let births = try await withTimeout(.seconds(30), "the first heartbeat") {
                         var births = 0
                         for await message in watcher.messages {
                             if message.topic.hasSuffix("/hb") { break }
@@ -91,13 +92,13 @@ import Testing
                 try await withThrowingTaskGroup(of: Void.self) { tasks in
                     tasks.addTask { try await group.run() }
                     // Subscribed once it announces itself (its first session is made then).
-                    _ = try await withTimeout(.seconds(10), "the birth") { for await _ in watcher.messages { break } }
+                    _ = try await withTimeout(.seconds(30), "the birth") { for await _ in watcher.messages { break } }
                     try watcher.publish(topics.nodeJob(node), Wire.encode(slow))
                     #expect(try await nextStatus(watcher).state == .running)
                     await group.triggerGracefulShutdown()
-                    try await withTimeout(.seconds(10), "the agent to stop taking jobs") { await stopping.wait() }
+                    try await withTimeout(.seconds(30), "the agent to stop taking jobs") { await stopping.wait() }
                     try await watcher.publishConfirmed(MQTTMessage(topic: topics.nodeJob(node), payload: Wire.encode(late)))
-                    try await withTimeout(.seconds(10), "the late job to be kept") { await kept.wait() }
+                    try await withTimeout(.seconds(30), "the late job to be kept") { await kept.wait() }
                     // Let the running job end: then the agent stops.
                     _ = FileManager.default.createFile(atPath: release, contents: nil)
                     tasks.addTask {
@@ -159,7 +160,7 @@ func watching(_ broker: MosquittoBroker, _ filters: [String]) async throws -> MQ
         configuration: MQTTConfiguration(host: broker.address.host, port: broker.address.port,
                                          clientID: "watcher-\(UUID().uuidString.prefix(8))"),
         logger: testLogger("watcher"))
-    try await withTimeout(.seconds(10), "the watcher to connect") {
+    try await withTimeout(.seconds(30), "the watcher to connect") {
         try await client.start()
         try await client.subscribe(filters)
     }

@@ -1,3 +1,4 @@
+import MQTTSwarm
 import ArgumentParser
 import Foundation
 import Mosquitto

@@ -1,3 +1,4 @@
+import Mosquitto
 import Logging
 import Spawn
 import Synchronization

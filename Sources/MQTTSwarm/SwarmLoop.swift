@@ -1,3 +1,4 @@
+import Mosquitto
 import CLinux
 import CMosquitto
 import Glibc

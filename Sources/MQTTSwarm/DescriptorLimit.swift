@@ -1,3 +1,4 @@
+import Mosquitto
 import Glibc
 
 extension MQTTSwarm {

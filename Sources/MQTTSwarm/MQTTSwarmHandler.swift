@@ -1,3 +1,4 @@
+import Mosquitto
 /// What one swarm client tells its owner. Every method runs on the swarm's loop thread,
 /// inside a libmosquitto callback (except `swarmClientWillStop`): do little, never block.
 /// Publishing and subscribing from here is allowed (libmosquitto queues the packet and the

@@ -20,11 +20,11 @@ import Glibc
 /// pairs alone and logs why once.
 ///
 /// Threading: loop thread only.
-enum WakePair {
-    enum Support { case unknown, verified, unavailable }
+package enum WakePair {
+    package enum Support { case unknown, verified, unavailable }
 
     /// The reading end of the handle's pair, if the head of the struct looks as expected.
-    static func reader(of handle: OpaquePointer, socket: Int32) -> (reader: Int32, writer: Int32)? {
+    package static func reader(of handle: OpaquePointer, socket: Int32) -> (reader: Int32, writer: Int32)? {
         let head = UnsafeRawPointer(handle)
         let fields = (head.load(as: Int32.self), head.load(fromByteOffset: 4, as: Int32.self),
                       head.load(fromByteOffset: 8, as: Int32.self))
@@ -36,7 +36,7 @@ enum WakePair {
     /// The reading end of `handle`'s pair, once the checks pass: the full one (`verify`) the
     /// first time, its outcome kept in `support`. nil when they fail; `support` is then
     /// `.unavailable`, and stays so.
-    static func checkedReader(of handle: OpaquePointer, support: inout Support,
+    package static func checkedReader(of handle: OpaquePointer, support: inout Support,
                               buffer: UnsafeMutableRawBufferPointer) -> Int32? {
         guard support != .unavailable else { return nil }
         let pair = reader(of: handle, socket: mosquitto_socket(handle))
@@ -52,7 +52,7 @@ enum WakePair {
 
     /// The full check, done once: both ends are AF_UNIX stream sockets, and a byte written
     /// to `writer` comes out of `reader`.
-    static func verify(reader: Int32, writer: Int32, buffer: UnsafeMutableRawBufferPointer) -> Bool {
+    package static func verify(reader: Int32, writer: Int32, buffer: UnsafeMutableRawBufferPointer) -> Bool {
         guard isUnixStream(reader), isUnixStream(writer) else { return false }
         drain(reader, buffer: buffer)
         var probe: UInt8 = 0x5a
@@ -63,7 +63,7 @@ enum WakePair {
 
     /// Reads (and drops) whatever is waiting. The descriptor is non-blocking (libmosquitto
     /// makes it so).
-    static func drain(_ reader: Int32, buffer: UnsafeMutableRawBufferPointer) {
+    package static func drain(_ reader: Int32, buffer: UnsafeMutableRawBufferPointer) {
         while read(reader, buffer.baseAddress, buffer.count) == buffer.count {}
     }
 

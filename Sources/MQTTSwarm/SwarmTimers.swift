@@ -1,3 +1,4 @@
+import Mosquitto
 /// A timer scheduled on a swarm's loop; pass it to `SwarmLoop.cancel(_:)`.
 public struct SwarmTimer: Hashable, Sendable {
     let id: UInt64

@@ -1,3 +1,4 @@
+import Mosquitto
 import Synchronization
 
 /// Work handed to the loop thread from elsewhere.

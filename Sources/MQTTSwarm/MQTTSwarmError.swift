@@ -1,3 +1,4 @@
+import Mosquitto
 import Glibc
 
 /// Why an `MQTTSwarm` could not do what it was asked.

@@ -1,3 +1,4 @@
+import Mosquitto
 import Glibc
 
 /// CLOCK_MONOTONIC in nanoseconds: the swarm's timers and backoff run on it.

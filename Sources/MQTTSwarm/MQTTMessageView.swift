@@ -1,3 +1,4 @@
+import Mosquitto
 import CMosquitto
 
 /// A received message seen in libmosquitto's own buffer, for the length of one

@@ -1,3 +1,4 @@
+import Mosquitto
 // Not Foundation: the agent links this module and must stay small (bench/README.md, agent-rss).
 #if canImport(FoundationEssentials)
 import FoundationEssentials

@@ -1,3 +1,4 @@
+import Mosquitto
 extension MQTTSwarm {
     /// What the whole swarm shares: where to connect and how hard to push. Plain values.
     public struct Configuration: Sendable {

@@ -1,3 +1,4 @@
+import Mosquitto
 import CMosquitto
 import Glibc
 import Logging
