@@ -57,7 +57,7 @@ let package = Package(
         // The `agent` command and the options it shares with the other commands: all the
         // standalone `shoal-agent` needs. No full Foundation here or below (see bench/README.md).
         .target(
-            name: "ShoalAgentCLI",
+            name: "ShoalCommandLine",
             dependencies: [
                 "ShoalAgent", "ShoalCore", "Mosquitto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -94,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "shoal",
             dependencies: [
-                "ShoalCore", "Mosquitto", "MQTTSwarm", "BrokerLauncher", "ShoalAgent", "ShoalAgentCLI", "ShoalDispatcher",
+                "ShoalCore", "Mosquitto", "MQTTSwarm", "BrokerLauncher", "ShoalAgent", "ShoalCommandLine", "ShoalDispatcher",
                 "ShoalClient", "ShoalSimulator", "Spawn",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -122,7 +122,7 @@ let package = Package(
         .executableTarget(
             name: "shoal-agent",
             dependencies: [
-                "ShoalAgentCLI", "ShoalAgent",
+                "ShoalCommandLine", "ShoalAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["hot-functions.order"],

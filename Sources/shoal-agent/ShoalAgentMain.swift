@@ -1,6 +1,6 @@
 import ArgumentParser
 import ShoalAgent
-import ShoalAgentCLI
+import ShoalCommandLine
 
 /// The agent alone, for machines that only run jobs: the same agent as `shoal agent`,
 /// without the dispatcher, SQLite, the client commands and full Foundation, linked with

@@ -1,5 +1,5 @@
 import ArgumentParser
-import ShoalAgentCLI
+import ShoalCommandLine
 
 @main
 struct Shoal: AsyncParsableCommand {

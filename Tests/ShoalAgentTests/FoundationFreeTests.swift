@@ -6,7 +6,7 @@ import Testing
 /// agent-rss). The agent would still link if one did, only bigger, so this test is what
 /// notices.
 @Suite struct FoundationFreeTests {
-    static let agentModules = ["ShoalCore", "Spawn", "Mosquitto", "ShoalAgent", "ShoalAgentCLI", "shoal-agent"]
+    static let agentModules = ["ShoalCore", "Spawn", "Mosquitto", "ShoalAgent", "ShoalCommandLine", "shoal-agent"]
     static let heavyModules: Set<String> = [
         "Foundation", "FoundationInternationalization", "FoundationNetworking", "FoundationXML", "CoreFoundation",
     ]

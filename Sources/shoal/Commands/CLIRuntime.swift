@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
-import ShoalAgentCLI
+import ShoalCommandLine
 import ShoalClient
 import ShoalCore
 
@@ -19,7 +19,7 @@ enum CLIRuntime {
     ) async throws -> Result {
         do {
             return try await DispatcherClient.with(
-                broker: try connection.address, topics: connection.topics, username: connection.resolvedUsername,
+                broker: try connection.addressOrLocalFleet, topics: connection.topics, username: connection.resolvedUsername,
                 password: connection.password, logger: quietLogger(), body)
         } catch let failure as DispatcherClient.Failure {
             printError("error: \(failure.description)")

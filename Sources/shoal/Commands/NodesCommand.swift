@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
-import ShoalAgentCLI
+import ShoalCommandLine
 import ShoalClient
 import ShoalCore
 

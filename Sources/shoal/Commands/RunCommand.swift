@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import ShoalAgentCLI
+import ShoalCommandLine
 import ShoalClient
 import ShoalCore
 

@@ -1,5 +1,5 @@
 import ArgumentParser
-import ShoalAgentCLI
+import ShoalCommandLine
 import ShoalCore
 import ShoalDispatcher
 
@@ -35,7 +35,7 @@ struct Dispatcher: AsyncParsableCommand {
     func run() async throws {
         let logger = ServiceRuntime.bootstrap(label: "shoal.dispatcher", level: logging.logLevel)
         let configuration = DispatcherConfiguration(
-            broker: try connection.address, databasePath: db, topics: connection.topics,
+            broker: try connection.addressOrLocalFleet, databasePath: db, topics: connection.topics,
             username: connection.resolvedUsername, password: connection.password,
             commitWindow: commitWindow.duration,
             retention: RetentionPolicy(maxAge: keepJobs.seconds, maxBytes: keepOutputMib << 20))

@@ -3,7 +3,7 @@ import ArgumentParser
 import Foundation
 import Mosquitto
 import ShoalAgent
-import ShoalAgentCLI
+import ShoalCommandLine
 import ShoalCore
 import ShoalSimulator
 import UnixSignals
@@ -128,7 +128,7 @@ extension Simulate {
         let logger = ServiceRuntime.bootstrap(label: "shoal.simulate", level: logging.logLevel)
         let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
         let configuration = SimulatorConfiguration(
-            broker: try connection.address, topics: connection.topics, idPrefix: idPrefix, first: first,
+            broker: try connection.addressOrLocalFleet, topics: connection.topics, idPrefix: idPrefix, first: first,
             count: count ?? agents, fleetSize: agents, labels: try LabelSpec(parsing: labelsFrom),
             heartbeatInterval: heartbeat.seconds, failRate: failRate,
             taskTime: taskTime.seconds, version: shoalVersion,

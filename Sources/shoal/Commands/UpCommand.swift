@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Mosquitto
-import ShoalAgentCLI
+import ShoalCommandLine
 import ShoalClient
 import ShoalCore
 import UnixSignals

@@ -32,7 +32,7 @@ struct SimulationSupervisor {
         let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
         let (events, sink) = AsyncStream.makeStream(of: Event.self)
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        let broker = try command.connection.address
+        let broker = try command.connection.addressOrLocalFleet
         // The workers share the broker's listen backlog.
         let connecting = max(1, command.maxConnecting / shards.count)
 

@@ -12,7 +12,7 @@ import ShoalCore
 public struct ConnectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "Broker address, mqtt://HOST:PORT.",
-        discussion: "Defaults to SHOAL_BROKER, then the fleet of `shoal up`, then mqtt://127.0.0.1:1883.",
+        discussion: "Defaults to SHOAL_BROKER, then (client commands) the fleet of `shoal up`, then mqtt://127.0.0.1:1883.",
         valueName: "url"))
     public var broker: String?
 
@@ -34,17 +34,22 @@ public struct ConnectionOptions: ParsableArguments {
     public var resolvedUsername: String? { username ?? ProcessInfo.processInfo.environment["SHOAL_USERNAME"] }
     public var topics: TopicTree { TopicTree(prefix: prefix) }
 
+    /// `--broker`, else SHOAL_BROKER, else mqtt://127.0.0.1:1883.
     public var address: BrokerAddress {
-        get throws {
-            let environment = ProcessInfo.processInfo.environment
-            let candidates = [broker, environment["SHOAL_BROKER"], LocalFleetState.brokerURL()]
-            for case let text? in candidates where !text.isEmpty {
-                guard let address = BrokerAddress(text) else {
-                    throw ValidationError("'\(text)' is not a broker address; write mqtt://HOST:PORT")
-                }
-                return address
+        get throws { try address(orElse: nil) }
+    }
+
+    /// The same, with `fallback` tried before the default (the `shoal` binary's client
+    /// commands give the local fleet's broker).
+    public func address(orElse fallback: String?) throws -> BrokerAddress {
+        let environment = ProcessInfo.processInfo.environment
+        let candidates = [broker, environment["SHOAL_BROKER"], fallback]
+        for case let text? in candidates where !text.isEmpty {
+            guard let address = BrokerAddress(text) else {
+                throw ValidationError("'\(text)' is not a broker address; write mqtt://HOST:PORT")
             }
-            return BrokerAddress(host: "127.0.0.1", port: 1883)
+            return address
         }
+        return BrokerAddress(host: "127.0.0.1", port: 1883)
     }
 }

@@ -65,7 +65,7 @@ public struct AgentOptions: ParsableArguments {
         }) { _, last in last }
         let configuration = AgentConfiguration(
             broker: try connection.address, nodeID: nodeID, labels: labels,
-            dataDirectory: dataDir ?? LocalFleetState.home + "/agent-\(nodeID)",
+            dataDirectory: dataDir ?? ShoalHome.path + "/agent-\(nodeID)",
             heartbeatInterval: heartbeat.seconds, topics: connection.topics,
             username: connection.resolvedUsername ?? nodeID, password: connection.password)
         try await ServiceRuntime.run(Agent(configuration: configuration, logger: logger), logger: logger)
