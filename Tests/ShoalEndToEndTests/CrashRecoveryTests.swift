@@ -45,31 +45,9 @@ import Testing
         let nodes = ["n1", "n2", "n3"]
         try await withFleet(agents: Dictionary(uniqueKeysWithValues: nodes.map { ($0, ["role": "w"]) })) { fleet in
             let job = "dkill-\(UUID().uuidString.prefix(8))"
-            // A raw observer sees the agents' own reports while the dispatcher is down.
-            let observer = try MQTTClient(configuration: .init(
-                port: fleet.address.port, clientID: "observer-\(job)"), logger: testLogger("observer"))
-            try await observer.start()
-            defer { observer.stop() }
-            try await observer.subscribe(["shoal/v1/node/+/exec/\(job)/status"])
-
-            try await fleet.client { client in
-                try await client.follow(job: job)
-                _ = try await client.request(.submitJob, SubmitJobRequest(
-                    id: job, selector: "role=w", task: .shell("read line < /dev/null; sleep 1; echo done-$SHOAL_NODE_ID"),
-                    timeout: 60, deadlineIn: 600), as: JobDetail.self)
-                _ = try await withTimeout(.seconds(20), "all running") {
-                    try await awaitJob(client, job: job) { views in nodes.allSatisfy { views[$0]?.state == .running } }
-                }
-            }
-            await fleet.dispatcher.crash()
-            try await withTimeout(.seconds(30), "agents finishing while the dispatcher is down") {
-                var finished: Set<String> = []
-                for await message in observer.messages {
-                    let status = try Wire.decode(ExecutionStatusMessage.self, from: message.payload)
-                    if status.state.isTerminal { finished.insert(status.node) }
-                    if finished.count == nodes.count { return }
-                }
-            }
+            try await fleet.crashDispatcherWhileRunning(
+                job: job, selector: "role=w", task: .shell("read line < /dev/null; sleep 1; echo done-$SHOAL_NODE_ID"),
+                nodes: nodes)
             try await fleet.client { client in
                 try await client.follow(job: job)
                 try fleet.restartDispatcher()

@@ -151,3 +151,33 @@ func isAlive(_ pid: Int32) -> Bool {
     let state = stat[stat.index(close, offsetBy: 2)]
     return state != "Z" && state != "X"
 }
+
+extension Fleet {
+    /// Submits a job, waits until every node runs it, SIGKILLs the dispatcher, then waits
+    /// (through a raw observer of the agents' own reports) until every node has published
+    /// its terminal report while the dispatcher is down.
+    func crashDispatcherWhileRunning(job: String, selector: String, task: JobTask, nodes: [String]) async throws {
+        let observer = try MQTTClient(configuration: .init(port: address.port, clientID: "observer-\(job)"),
+                                      logger: testLogger("observer"))
+        try await observer.start()
+        defer { observer.stop() }
+        try await observer.subscribe(["shoal/v1/node/+/exec/\(job)/status"])
+        try await client { client in
+            try await client.follow(job: job)
+            _ = try await client.request(.submitJob, SubmitJobRequest(
+                id: job, selector: selector, task: task, timeout: 60, deadlineIn: 600), as: JobDetail.self)
+            _ = try await withTimeout(.seconds(20), "all running") {
+                try await awaitJob(client, job: job) { views in nodes.allSatisfy { views[$0]?.state == .running } }
+            }
+        }
+        await dispatcher.crash()
+        try await withTimeout(.seconds(30), "agents finishing while the dispatcher is down") {
+            var finished: Set<String> = []
+            for await message in observer.messages {
+                let status = try Wire.decode(ExecutionStatusMessage.self, from: message.payload)
+                if status.state.isTerminal { finished.insert(status.node) }
+                if finished.count == nodes.count { return }
+            }
+        }
+    }
+}

@@ -16,31 +16,9 @@ import Testing
         try await withTemporaryDirectory("shoal-effects") { effects in
             try await withFleet(agents: Dictionary(uniqueKeysWithValues: nodes.map { ($0, ["role": "l"]) })) { fleet in
                 let job = "lossless-\(UUID().uuidString.prefix(8))"
-                let observer = try MQTTClient(configuration: .init(
-                    port: fleet.address.port, clientID: "observer-\(job)"), logger: testLogger("observer"))
-                try await observer.start()
-                defer { observer.stop() }
-                try await observer.subscribe(["shoal/v1/node/+/exec/\(job)/status"])
-
-                try await fleet.client { client in
-                    try await client.follow(job: job)
-                    _ = try await client.request(.submitJob, SubmitJobRequest(
-                        id: job, selector: "role=l", task: .shell("echo ran >> \(effects)/$SHOAL_NODE_ID; sleep 1"),
-                        timeout: 60, deadlineIn: 600), as: JobDetail.self)
-                    _ = try await withTimeout(.seconds(20), "all running") {
-                        try await awaitJob(client, job: job) { views in nodes.allSatisfy { views[$0]?.state == .running } }
-                    }
-                }
-                await fleet.dispatcher.crash()
-                // The broker has every terminal report (queued for the dispatcher's session)...
-                try await withTimeout(.seconds(30), "agents finishing while the dispatcher is down") {
-                    var finished: Set<String> = []
-                    for await message in observer.messages {
-                        let status = try Wire.decode(ExecutionStatusMessage.self, from: message.payload)
-                        if status.state.isTerminal { finished.insert(status.node) }
-                        if finished.count == nodes.count { return }
-                    }
-                }
+                // The broker gets every terminal report (queued for the dispatcher's session)...
+                try await fleet.crashDispatcherWhileRunning(
+                    job: job, selector: "role=l", task: .shell("echo ran >> \(effects)/$SHOAL_NODE_ID; sleep 1"), nodes: nodes)
                 // ...and loses them: killed before it saved anything.
                 fleet.broker.process.kill(SIGKILL)
                 _ = await fleet.broker.process.wait()
