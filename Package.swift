@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        // Already built for swift-async-algorithms; its `Heap` replaces a hand-written one.
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
     ],
     targets: [
         // libmosquitto through pkg-config; the shim holds only what Swift cannot import.
@@ -37,7 +39,11 @@ let package = Package(
         // Thousands of MQTT clients on one epoll thread: the simulator's and the benchmarks'.
         .target(
             name: "MQTTSwarm",
-            dependencies: ["CMosquitto", "CLinux", "Mosquitto", "Spawn", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "CMosquitto", "CLinux", "Mosquitto", "Spawn",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HeapModule", package: "swift-collections"),
+            ]
         ),
         // Runs a mosquitto child process: for `shoal up`, the tests and the benchmarks.
         .target(
