@@ -47,14 +47,18 @@ extension DispatchEngine {
         }
     }
 
-    /// An execution that started on a node which then went offline and stayed away past
-    /// the job's time limit (plus `lostGrace`) will not report: say so instead of waiting
-    /// forever. A late report cannot change it (terminal states are final).
+    /// An execution that started on a node which then went offline, and stayed away both
+    /// past the job's time limit (plus `lostGrace`) and for `lostAway`, will not report:
+    /// say so instead of waiting forever. A late report cannot change it (terminal states
+    /// are final), which is why a node that is only cut off for a while (a partition, a
+    /// reboot) gets `lostAway` to come back and repeat its ledger's result; an operator
+    /// ends the wait for a node that is gone for good with `shoal nodes forget`.
     private func abandonLost(_ id: String, job: ActiveJob, at time: Double) {
         let lost = job.executions.values.filter { execution in
-            (execution.state == .accepted || execution.state == .running)
-                && nodes[execution.node]?.online == false
-                && time > (execution.startedAt ?? job.record.createdAt) + job.record.timeout + lostGrace
+            guard execution.state == .accepted || execution.state == .running,
+                  let node = nodes[execution.node], !node.online else { return false }
+            return time > (execution.startedAt ?? job.record.createdAt) + job.record.timeout + lostGrace
+                && time > node.lastSeen + lostAway
         }
         guard !lost.isEmpty else { return }
         close(id, lost.map { execution in

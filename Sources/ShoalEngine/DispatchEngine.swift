@@ -20,6 +20,8 @@ package final class DispatchEngine {
     /// Extra time past a job's timeout before a started execution on an offline node is
     /// given up as lost.
     package let lostGrace: Double = 30
+    /// How long a node must have been silent before its started executions are given up.
+    package let lostAway: Double = 300
 
     /// The registry: every node seen and not forgotten.
     package var nodes: [String: NodeRecord] = [:]
