@@ -1,6 +1,12 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+// Not Foundation: the agent links this module and must stay small (bench/README.md, agent-rss).
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// A cgroup that holds one child's whole process tree, so that all of it can be killed:
 /// a process group is left with one `setsid`, a cgroup cannot be left by its members.
@@ -36,6 +42,28 @@ public final class ProcessCgroup: Sendable {
             return ProcessCgroup(path: path, kind: kind)
         }
         return nil
+    }
+
+    /// Empties and removes the cgroups named `{prefix}{pid}-…` whose owner `pid` is no longer
+    /// running (a process killed before it could remove its own); returns how many.
+    @discardableResult
+    public static func removeOrphans(prefix: String) -> Int {
+        var removed = 0
+        for (base, kind) in candidates() {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
+            for name in names where name.hasPrefix(prefix) {
+                let owner = name.dropFirst(prefix.count).prefix { $0 != "-" }
+                guard let pid = pid_t(owner), kill(pid, 0) != 0, errno == ESRCH else { continue }
+                let orphan = ProcessCgroup(path: base + "/" + name, kind: kind)
+                for _ in 0..<50 {
+                    orphan.killAll()
+                    if orphan.remove() { break }
+                    usleep(2_000)
+                }
+                removed += 1
+            }
+        }
+        return removed
     }
 
     /// Where new cgroups can go: beside this process in the v2 tree, at the top of the v1 freezer.

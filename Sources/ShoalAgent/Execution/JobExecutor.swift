@@ -252,6 +252,8 @@ final class JobExecutor: Sendable {
     /// them. Their leftover process groups are killed here (after checking the start time,
     /// so a recycled pid is left alone); they are not run again.
     func takeInterruptedJobs() -> [ExecutionLedger.Entry] {
+        // Whole trees of jobs whose agent was killed: their cgroups name that agent's pid.
+        ProcessCgroup.removeOrphans(prefix: "shoal-")
         let interrupted = ledger.unfinished()
         for entry in interrupted {
             if let group = entry.processGroup, let start = entry.processStart, ProcessStartTime.of(group) == start {
