@@ -83,7 +83,7 @@ final class JobExecutor: Sendable {
         let process: ChildProcess
         let startedAt = now()
         // The whole tree in one cgroup, so a `setsid` child cannot outlive the job.
-        let cgroup = ProcessCgroup.create(name: "shoal-\(getpid())-\(job.id)")
+        let cgroup = Self.cgroupsWanted ? ProcessCgroup.create(name: "shoal-\(getpid())-\(job.id)") : nil
         do {
             process = try ChildProcess.spawn(
                 .init(arguments: job.task.argv, environment: ["SHOAL_JOB_ID": job.id, "SHOAL_NODE_ID": node],
@@ -158,6 +158,11 @@ final class JobExecutor: Sendable {
         // After the report: what the job left is already killed (the reaper did it at exit).
         await Self.remove(cgroup)
     }
+
+    /// `SHOAL_JOB_CGROUPS=off` in the agent's environment: jobs run in their process group
+    /// only (about 1 ms less per job; `setsid` children then outlive it). For machines where
+    /// the agent may not make cgroups, and to measure what they cost (bench/README.md).
+    private static let cgroupsWanted = ProcessInfo.processInfo.environment["SHOAL_JOB_CGROUPS"] != "off"
 
     /// Removes a job's cgroup once its killed members are gone (they linger a moment).
     private static func remove(_ cgroup: ProcessCgroup?) async {
