@@ -25,8 +25,10 @@ let package = Package(
         ),
         // Linux headers Glibc's module map leaves out (epoll, eventfd): MQTTSwarm's event loop.
         .systemLibrary(name: "CLinux"),
+        // clone3 into a cgroup: C, because the child may run only async-signal-safe code.
+        .target(name: "CSpawn"),
         // Child processes with their own process group, output pipes and a reaper thread.
-        .target(name: "Spawn"),
+        .target(name: "Spawn", dependencies: ["CSpawn"]),
         // Shoal-agnostic MQTT v5 client over libmosquitto: what the agent links.
         .target(
             name: "Mosquitto",

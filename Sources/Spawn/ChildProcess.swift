@@ -10,6 +10,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Synchronization
+import CSpawn
 
 /// A child process started with `posix_spawnp`, leader of its own process group, whose
 /// stdout and stderr are read by a dedicated reaper thread.
@@ -41,9 +42,11 @@ public final class ChildProcess: Sendable {
         public var environment: [String: String]?
         public var newProcessGroup: Bool
         public var captureOutput: Bool
-        /// The child joins this cgroup before it runs `arguments` (a `/bin/sh` step that
-        /// writes its own pid, then execs), so every process it starts is in it; whatever
-        /// is left there when the child exits is killed.
+        /// The child is in this cgroup before it runs `arguments`, so every process it
+        /// starts is in it; whatever is left there when the child exits is killed. A v2
+        /// cgroup takes the child at its creation (clone3 `CLONE_INTO_CGROUP`); a v1 one,
+        /// or a kernel without that, through a `/bin/sh` step that writes its own pid and
+        /// then execs (one more exec, ~0.5 ms, see bench/README.md).
         public var cgroup: ProcessCgroup?
 
         /// `arguments[0]` is looked up on `PATH`.
@@ -61,8 +64,9 @@ public final class ChildProcess: Sendable {
             self.cgroup = cgroup
         }
 
-        /// What is actually executed: with a cgroup, the joining step first.
-        var launched: [String] {
+        /// What is executed when the child cannot be created inside its cgroup: the joining
+        /// step first.
+        var joiningThroughShell: [String] {
             guard let cgroup else { return arguments }
             return ["/bin/sh", "-c", "echo $$ > \"$0\" && exec \"$@\"", cgroup.procsFile] + arguments
         }
@@ -94,8 +98,6 @@ public final class ChildProcess: Sendable {
         guard let first = options.arguments.first, !first.isEmpty else {
             throw SpawnError(message: "no command given", errno: 0)
         }
-        let arguments = options.launched
-        let executable = arguments[0]
         var outPipe: [Int32] = [-1, -1]
         var errPipe: [Int32] = [-1, -1]
         if options.captureOutput {
@@ -106,44 +108,20 @@ public final class ChildProcess: Sendable {
             // (a leaked write end would keep a reader waiting for EOF).
             for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        if options.captureOutput {
-            posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-            posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-        }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // Children start with default signal dispositions and an empty mask whatever the
-        // parent (which ignores SIGPIPE, as servers do) has set.
-        var defaultSignals = sigset_t()
-        sigemptyset(&defaultSignals)
-        for signal in [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD] { sigaddset(&defaultSignals, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        var flags = Int32(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)
-        if options.newProcessGroup {
-            flags |= Int32(POSIX_SPAWN_SETPGROUP)
-            posix_spawnattr_setpgroup(&attributes, 0)
-        }
-        posix_spawnattr_setflags(&attributes, Int16(flags))
-
         let environment = options.environment.map { overrides in
             ProcessInfo.processInfo.environment.merging(overrides) { _, new in new }
         } ?? ProcessInfo.processInfo.environment
-        let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
+        defer { envp.forEach { free($0) } }
+        var rc = ENOSYS
         var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, executable, &actions, &attributes, argv, envp)
+        if let cgroup = options.cgroup, cgroup.takesChildrenAtCreation {
+            rc = spawnInsideCgroup(cgroup, options, envp: envp, out: outPipe[1], err: errPipe[1], pid: &pid)
+        }
+        if Self.cannotCloneIntoCgroup(rc) {
+            rc = posixSpawn(options, arguments: options.joiningThroughShell, envp: envp,
+                            out: outPipe[1], err: errPipe[1], pid: &pid)
+        }
         if options.captureOutput {
             close(outPipe[1])
             close(errPipe[1])
@@ -167,9 +145,64 @@ public final class ChildProcess: Sendable {
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
             for (fd, _) in fds { close(fd) }
-            throw SpawnError(message: "cannot start a reaper thread for '\(executable)'", errno: started)
+            throw SpawnError(message: "cannot start a reaper thread for '\(first)'", errno: started)
         }
         return child
+    }
+
+    /// Errors that say "not this way" rather than "this command cannot run": an old kernel
+    /// (no clone3), a cgroup that cannot take a process at creation, a sandbox that forbids it.
+    private static func cannotCloneIntoCgroup(_ rc: Int32) -> Bool {
+        [ENOSYS, EINVAL, EOPNOTSUPP, EBADF, EPERM, E2BIG].contains(rc)
+    }
+
+    private static func spawnInsideCgroup(
+        _ cgroup: ProcessCgroup, _ options: Options, envp: [UnsafeMutablePointer<CChar>?],
+        out: Int32, err: Int32, pid: inout pid_t
+    ) -> Int32 {
+        let directory = open(cgroup.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard directory >= 0 else { return EBADF }
+        defer { close(directory) }
+        let argv = options.arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        return shoal_spawn_into_cgroup(
+            &pid, options.arguments[0], argv, envp, directory,
+            options.captureOutput ? out : -1, options.captureOutput ? err : -1, options.newProcessGroup ? 1 : 0)
+    }
+
+    private static func posixSpawn(
+        _ options: Options, arguments: [String], envp: [UnsafeMutablePointer<CChar>?],
+        out: Int32, err: Int32, pid: inout pid_t
+    ) -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if options.captureOutput {
+            posix_spawn_file_actions_adddup2(&actions, out, 1)
+            posix_spawn_file_actions_adddup2(&actions, err, 2)
+        }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // Children start with default signal dispositions and an empty mask whatever the
+        // parent (which ignores SIGPIPE, as servers do) has set.
+        var defaultSignals = sigset_t()
+        sigemptyset(&defaultSignals)
+        for signal in [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD] { sigaddset(&defaultSignals, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        var flags = Int32(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)
+        if options.newProcessGroup {
+            flags |= Int32(POSIX_SPAWN_SETPGROUP)
+            posix_spawnattr_setpgroup(&attributes, 0)
+        }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        return posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, envp)
     }
 
     /// Waits until the process has exited and all its output has been delivered.

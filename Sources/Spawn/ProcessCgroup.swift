@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 // Not Foundation: the agent links this module and must stay small (bench/README.md, agent-rss).
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -21,10 +22,21 @@ public final class ProcessCgroup: Sendable {
 
     public let path: String
     public let kind: Kind
+    /// Linux (seen on 6.18) kills at once every child created inside a v2 cgroup that has
+    /// ever been killed through `cgroup.kill`, so only a cgroup that surely never was can
+    /// take a child that way: one made here and not killed since.
+    private let mayHaveBeenKilled: Atomic<Bool>
 
-    private init(path: String, kind: Kind) {
+    private init(path: String, kind: Kind, fresh: Bool) {
         self.path = path
         self.kind = kind
+        self.mayHaveBeenKilled = Atomic(!fresh)
+    }
+
+    /// A child can be created inside this cgroup (clone3 `CLONE_INTO_CGROUP`) rather than
+    /// join it through an extra exec.
+    public var takesChildrenAtCreation: Bool {
+        kind == .v2 && !mayHaveBeenKilled.load(ordering: .acquiring)
     }
 
     /// The file a process writes its pid to in order to join.
@@ -34,12 +46,13 @@ public final class ProcessCgroup: Sendable {
     public static func create(name: String) -> ProcessCgroup? {
         for (base, kind) in candidates() {
             let path = base + "/" + name
-            guard mkdir(path, 0o755) == 0 || errno == EEXIST else { continue }
+            let made = mkdir(path, 0o755) == 0
+            guard made || errno == EEXIST else { continue }
             if kind == .v2 && access(path + "/cgroup.kill", W_OK) != 0 {
                 rmdir(path)
                 continue
             }
-            return ProcessCgroup(path: path, kind: kind)
+            return ProcessCgroup(path: path, kind: kind, fresh: made)
         }
         return nil
     }
@@ -54,7 +67,7 @@ public final class ProcessCgroup: Sendable {
             for name in names where name.hasPrefix(prefix) {
                 let owner = name.dropFirst(prefix.count).prefix { $0 != "-" }
                 guard let pid = pid_t(owner), kill(pid, 0) != 0, errno == ESRCH else { continue }
-                let orphan = ProcessCgroup(path: base + "/" + name, kind: kind)
+                let orphan = ProcessCgroup(path: base + "/" + name, kind: kind, fresh: false)
                 for _ in 0..<50 {
                     orphan.killAll()
                     if orphan.remove() { break }
@@ -97,6 +110,7 @@ public final class ProcessCgroup: Sendable {
 
     /// Kills every member. Returns once none is left or after a bounded number of rounds.
     public func killAll() {
+        mayHaveBeenKilled.store(true, ordering: .releasing)
         switch kind {
         case .v2:
             Self.writeFile(path + "/cgroup.kill", "1")

@@ -38,6 +38,33 @@ struct ProcessCgroupTests {
         #expect(!Self.alive(escaped))
     }
 
+    /// In a v2 cgroup the child is created inside it (clone3): it is a member before its
+    /// first instruction and the command itself is the child, with no joining shell before it.
+    @Test func theChildStartsInsideItsCgroupAndIsTheCommandItself() async throws {
+        guard let cgroup = ProcessCgroup.create(name: "shoal-test-\(getpid())-clone"), cgroup.kind == .v2 else { return }
+        defer { _ = cgroup.remove() }
+        #expect(cgroup.takesChildrenAtCreation)
+        #expect(throws: SpawnError.self) {
+            try ChildProcess.spawn(.init(arguments: ["shoal-no-such-command"], cgroup: cgroup))
+        }
+        let output = OutputText()
+        let process = try ChildProcess.spawn(
+            .init(arguments: ["cat", "/proc/self/cgroup", "/proc/self/cmdline"], environment: ["SHOAL_PROBE": "1"], cgroup: cgroup),
+            onOutput: { _, bytes in output.append(bytes) })
+        #expect(try await withTimeout(.seconds(10), "the child") { await process.wait() } == .exited(0))
+        let name = cgroup.path.split(separator: "/").last.map(String.init) ?? ""
+        #expect(output.text.split(separator: "\n").contains { $0.hasPrefix("0::") && $0.hasSuffix("/" + name) })
+        #expect(output.text.contains("cat\0/proc/self/cgroup\0"))
+        #expect(!output.text.contains("/bin/sh"))
+        #expect(cgroup.members().isEmpty)
+
+        // Killed once, the cgroup takes the next child through the joining shell: Linux
+        // would kill a child created inside it.
+        #expect(!cgroup.takesChildrenAtCreation)
+        let again = try ChildProcess.spawn(.init(arguments: ["true"], cgroup: cgroup))
+        #expect(try await withTimeout(.seconds(10), "the second child") { await again.wait() } == .exited(0))
+    }
+
     @Test func killIfRunningEndsAChattySetsidTree() async throws {
         guard let cgroup = ProcessCgroup.create(name: "shoal-test-\(getpid())-kill") else { return }
         defer { _ = cgroup.remove() }
