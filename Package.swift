@@ -1,6 +1,11 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+/// What the static Foundation libraries need named on Linux: the modules were compiled
+/// against the shared ones, whose link lists omit the libraries they absorb.
+let staticFoundationLibraries: [LinkerSetting] = ["_FoundationCollections", "_FoundationCShims", "CoreFoundation", "_FoundationICU"]
+    .map { .linkedLibrary($0, .when(platforms: [.linux])) }
+
 let package = Package(
     name: "Shoal",
     platforms: [.macOS(.v15)],
@@ -108,7 +113,14 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            // Every `shoal` command is a short-lived process, so its start counts: with the
+            // static Swift runtime only the pages it uses are mapped, instead of loading and
+            // relocating Foundation's shared libraries (bench/README.md, run-latency).
+            linkerSettings: [
+                .unsafeFlags(["-static-stdlib", "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"],
+                             .when(platforms: [.linux])),
+            ] + staticFoundationLibraries
         ),
         // The agent alone, for the machines of the fleet: half of `shoal agent`'s resident
         // memory (bench/README.md, agent-rss, says what each step below bought).
@@ -143,11 +155,7 @@ let package = Package(
                     // Names missing from this build (another toolchain, changed code) are expected.
                     "-Xlinker", "--no-warn-symbol-ordering",
                 ], .when(platforms: [.linux])),
-                .linkedLibrary("_FoundationCollections", .when(platforms: [.linux])),
-                .linkedLibrary("_FoundationCShims", .when(platforms: [.linux])),
-                .linkedLibrary("CoreFoundation", .when(platforms: [.linux])),
-                .linkedLibrary("_FoundationICU", .when(platforms: [.linux])),
-            ]
+            ] + staticFoundationLibraries
         ),
         // Benchmark drivers (raw MQTT baselines) used by the scripts in bench/.
         .executableTarget(

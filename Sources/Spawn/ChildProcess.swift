@@ -267,8 +267,9 @@ public final class ChildProcess: Sendable {
             if !exited && waitpid(pid, &status, WNOHANG) == pid {
                 exited = true
                 state.withLock { $0.exited = true }
-                // Whatever the child left behind ends with it; the pipes then close.
-                cgroup?.killAll()
+                // Whatever the child left behind ends with it; the pipes then close. Most
+                // jobs leave nothing, and a kill would wait on a kernel-wide lock.
+                if let cgroup, cgroup.isPopulated { cgroup.killAll() }
             }
             var pollSet = open.map { pollfd(fd: $0.0, events: Int16(POLLIN), revents: 0) }
             // A bounded wait, so the child's exit is noticed while the pipes stay open.
@@ -295,7 +296,7 @@ public final class ChildProcess: Sendable {
         if !exited {
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
             state.withLock { $0.exited = true }
-            cgroup?.killAll()
+            if let cgroup, cgroup.isPopulated { cgroup.killAll() }
         }
         let termination: Termination = (status & 0x7f) == 0
             ? .exited((status >> 8) & 0xff)

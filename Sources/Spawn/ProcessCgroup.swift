@@ -44,7 +44,7 @@ public final class ProcessCgroup: Sendable {
 
     /// Makes a new cgroup named `name` (one path level), or nil when the machine allows none.
     public static func create(name: String) -> ProcessCgroup? {
-        for (base, kind) in candidates() {
+        for (base, kind) in places {
             let path = base + "/" + name
             let made = mkdir(path, 0o755) == 0
             guard made || errno == EEXIST else { continue }
@@ -62,7 +62,7 @@ public final class ProcessCgroup: Sendable {
     @discardableResult
     public static func removeOrphans(prefix: String) -> Int {
         var removed = 0
-        for (base, kind) in candidates() {
+        for (base, kind) in places {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
             for name in names where name.hasPrefix(prefix) {
                 let owner = name.dropFirst(prefix.count).prefix { $0 != "-" }
@@ -78,6 +78,10 @@ public final class ProcessCgroup: Sendable {
         }
         return removed
     }
+
+    /// Where new cgroups can go, looked up once: a process does not move between cgroups
+    /// on its own, and mounts under /sys/fs/cgroup do not change under a running agent.
+    private static let places = candidates()
 
     /// Where new cgroups can go: beside this process in the v2 tree, at the top of the v1 freezer.
     private static func candidates() -> [(String, Kind)] {
@@ -106,6 +110,18 @@ public final class ProcessCgroup: Sendable {
 
     public func members() -> [pid_t] {
         String(decoding: Self.readFile(procsFile) ?? [], as: UTF8.self).split(separator: "\n").compactMap { pid_t($0) }
+    }
+
+    /// Something is still in the cgroup (v2 says so in `cgroup.events` without a lock that
+    /// other cgroups' changes take; v1 has to list its members).
+    public var isPopulated: Bool {
+        switch kind {
+        case .v2:
+            let events = String(decoding: Self.readFile(path + "/cgroup.events") ?? [], as: UTF8.self)
+            return !events.split(separator: "\n").contains("populated 0")
+        case .freezer:
+            return !members().isEmpty
+        }
     }
 
     /// Kills every member. Returns once none is left or after a bounded number of rounds.
