@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         // Already built for swift-async-algorithms; its `Heap` replaces a hand-written one.
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+        // `-o yaml`: a real emitter (quoting, multi-line strings) for ~20 s of build.
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // libmosquitto through pkg-config; the shim holds only what Swift cannot import.
@@ -99,6 +101,16 @@ let package = Package(
             name: "ShoalSimulator",
             dependencies: ["ShoalCore", "Mosquitto", "MQTTSwarm", .product(name: "Logging", package: "swift-log")]
         ),
+        // Supervision of child processes for `shoal up` (a local fleet) and `shoal simulate`
+        // (its worker processes): start, show progress, forward signals, stop with a grace.
+        .target(
+            name: "FleetSupervision",
+            dependencies: [
+                "BrokerLauncher", "Mosquitto", "ShoalSimulator", "Spawn",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The dispatcher's API as seen by a client: request/response and job events.
         .target(
             name: "ShoalClient",
@@ -108,7 +120,8 @@ let package = Package(
             name: "shoal",
             dependencies: [
                 "ShoalCore", "Mosquitto", "MQTTSwarm", "BrokerLauncher", "ShoalAgent", "ShoalCommandLine", "ShoalDispatcher",
-                "ShoalClient", "ShoalSimulator", "Spawn",
+                "ShoalClient", "ShoalSimulator", "Spawn", "FleetSupervision",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -173,7 +186,10 @@ let package = Package(
         .testTarget(name: "ShoalEngineTests", dependencies: ["ShoalEngine", "ShoalCore"]),
         .testTarget(
             name: "ShoalEndToEndTests",
-            dependencies: ["ShoalCore", "Mosquitto", "BrokerLauncher", "ShoalClient", "ShoalSimulator", "ShoalTestSupport", "Spawn"]
+            dependencies: [
+                "ShoalCore", "Mosquitto", "BrokerLauncher", "ShoalClient", "ShoalSimulator", "ShoalTestSupport", "Spawn",
+                .product(name: "Yams", package: "Yams"),
+            ]
         ),
     ]
 )

@@ -48,7 +48,7 @@ public final class Dispatcher: Service, Sendable {
         let events = EventPublisher(client: client, topics: configuration.topics)
         let engine = try EngineShell(store: store, client: client, events: events, topics: configuration.topics,
                                      missedHeartbeats: configuration.missedHeartbeats,
-                                     retention: configuration.retention, logger: logger)
+                                     retention: configuration.retention, rules: configuration.rules, logger: logger)
         let filters = configuration.topics.dispatcherFilters
         guard try await client.startUnlessShuttingDown(subscribingTo: filters) else { return }
         engine.resendUnfinished()

@@ -19,11 +19,15 @@ public struct DispatcherConfiguration: Sendable {
     public var commitWindow: Duration
     /// Which finished jobs are deleted, with their executions and output.
     public var retention: RetentionPolicy
+    /// Mitigation rules from a file (`--rules`): added at start, replacing stored rules of
+    /// the same names; rules added through the API stay.
+    public var rules: [MitigationRule]
 
     public init(broker: BrokerAddress, databasePath: String, topics: TopicTree = TopicTree(),
                 username: String? = nil, password: String? = nil, clientID: String = "shoal-dispatcher",
                 tickInterval: Duration = .milliseconds(500), missedHeartbeats: Double = 3,
-                commitWindow: Duration = .milliseconds(10), retention: RetentionPolicy = RetentionPolicy()) {
+                commitWindow: Duration = .milliseconds(10), retention: RetentionPolicy = RetentionPolicy(),
+                rules: [MitigationRule] = []) {
         self.broker = broker
         self.databasePath = databasePath
         self.topics = topics
@@ -34,5 +38,6 @@ public struct DispatcherConfiguration: Sendable {
         self.missedHeartbeats = missedHeartbeats
         self.commitWindow = commitWindow
         self.retention = retention
+        self.rules = rules
     }
 }

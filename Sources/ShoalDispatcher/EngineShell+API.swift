@@ -35,6 +35,10 @@ extension EngineShell {
         case .jobOutput: payload = respond(request, routing) { try self.output(try Wire.decode(JobOutputRequest.self, from: $0)) }
         case .listNodes: payload = respond(request, routing) { try self.listNodes(try Wire.decode(ListNodesRequest.self, from: $0)) }
         case .forgetNode: payload = respond(request, routing) { try self.forget(try Wire.decode(ForgetNodeRequest.self, from: $0)) }
+        case .listRules: payload = respond(request, routing) { _ in self.listRules() }
+        case .addRule: payload = respond(request, routing) { try self.addRule(try Wire.decode(AddRuleRequest.self, from: $0)) }
+        case .removeRule: payload = respond(request, routing) { try self.removeRule(try Wire.decode(RemoveRuleRequest.self, from: $0)) }
+        case .ruleHistory: payload = respond(request, routing) { try self.ruleHistory(try Wire.decode(RuleHistoryRequest.self, from: $0)) }
         }
         _ = try? client.publish(MQTTMessage(topic: replyTopic, payload: payload, qos: 1, correlationData: request.correlationData))
     }
@@ -126,6 +130,37 @@ extension EngineShell {
         // Answers read the store: the node is gone from it too before the reply.
         flush()
         return view
+    }
+}
+
+extension EngineShell {
+    func listRules() -> [MitigationRule] {
+        engine.ruleBook.rules.values.sorted { $0.name < $1.name }
+    }
+
+    /// Stored first: a rule the dispatcher announced is one it will still have after a restart.
+    func addRule(_ request: AddRuleRequest) throws -> MitigationRule {
+        try request.rule.validate()
+        var book = engine.ruleBook
+        try book.add(request.rule)
+        try store.saveRule(request.rule)
+        engine.ruleBook = book
+        return request.rule
+    }
+
+    func removeRule(_ request: RemoveRuleRequest) throws -> MitigationRule {
+        guard let rule = engine.ruleBook.rules[request.name] else {
+            throw APIError("no rule named '\(Bounds.prefix(request.name, maxBytes: 80).text)'; see `shoal rules list`")
+        }
+        _ = try store.deleteRule(rule.name)
+        _ = engine.ruleBook.remove(rule.name)
+        return rule
+    }
+
+    func ruleHistory(_ request: RuleHistoryRequest) throws -> [RuleFiring] {
+        try Bounds.check(request.limit, "limit", in: Limits.listLimit)
+        if let rule = request.rule { try Bounds.check(rule, "rule", maxBytes: 64) }
+        return try store.ruleHistory(rule: request.rule, limit: request.limit)
     }
 }
 

@@ -28,7 +28,8 @@ final class EngineShell {
     var retentionDue: Double = 0
 
     init(store: DispatcherStore, client: MQTTClient, events: EventPublisher, topics: TopicTree,
-         missedHeartbeats: Double, retention: RetentionPolicy = RetentionPolicy(), logger: Logger,
+         missedHeartbeats: Double, retention: RetentionPolicy = RetentionPolicy(), rules: [MitigationRule] = [],
+         logger: Logger,
          clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
         self.store = store
         self.client = client
@@ -41,8 +42,14 @@ final class EngineShell {
         let recovered = DispatchEngine.Recovered(
             nodes: try store.allNodes(),
             unfinished: try store.unfinishedJobs().map { job, executions in (job, executions, try store.output(of: job.id)) })
+        for rule in rules {
+            try rule.validate()
+            try store.saveRule(rule)
+        }
+        let ruleBook = RuleBook(rules: try store.allRules(), history: try store.lastFirings())
         engine = DispatchEngine(topics: topics, missedHeartbeats: missedHeartbeats, recovered: recovered,
-                                logger: logger, clock: clock)
+                                ruleBook: ruleBook, logger: logger, clock: clock)
+        engine.rememberRuleJobs(try store.ruleHistory(rule: nil, limit: 10_000))
     }
 
     var pendingRows: Int { engine.pending.rowCount }
@@ -60,6 +67,7 @@ final class EngineShell {
         default: engine.ingest(route, payload: message.payload)
         }
         publishOutbox()
+        submitFirings()
     }
 
     /// At start: ask the nodes about every unfinished job (see `DispatchEngine.resendUnfinished`).
@@ -71,11 +79,33 @@ final class EngineShell {
     func tick() {
         engine.tick()
         publishOutbox()
+        submitFirings()
         if !unfolded.isEmpty { fold() }
         let time = engine.clock()
         // Between jobs: a large delete would hold up the reports of a running one.
         if time >= retentionDue && engine.isIdle { prune(at: time) }
         if engine.isIdle && uncheckpointed { checkpoint() }
+    }
+
+    /// Runs what the rules decided: each firing's job through the API's own path (recorded,
+    /// then published), then the firings themselves, for the history and the cooldowns.
+    func submitFirings() {
+        guard !engine.firings.isEmpty else { return }
+        let firings = engine.takeFirings()
+        for firing in firings {
+            guard let request = engine.ruleBook.request(for: firing) else { continue }
+            do {
+                _ = try submit(request)
+                logger.notice("Rule fired", metadata: ["rule": "\(firing.rule)", "node": "\(firing.node)", "job.id": "\(request.id ?? "")"])
+            } catch {
+                logger.warning("A rule's job was refused", metadata: ["rule": "\(firing.rule)", "error": "\(error)"])
+            }
+        }
+        do {
+            try store.recordFirings(firings)
+        } catch {
+            logger.warning("Cannot record rule firings", metadata: ["firings": "\(firings.count)", "error": "\(error)"])
+        }
     }
 
     /// What the engine wants sent, in order. A failed publish is logged; the resync rule

@@ -37,6 +37,7 @@ extension DispatchEngine {
             record.online = false
             nodes[node] = record
             pending.save(record, announce: true)
+            nodeWentOffline(node, cause: "its death message")
         } catch {
             reject("a death message", error, topic: topics.death(node))
         }
@@ -122,6 +123,7 @@ extension DispatchEngine {
         }
         entry.executions[node] = execution
         pending.save(execution)
+        if next.isTerminal { executionEnded(execution) }
         // A quick job's output travels inside its terminal report: store it as chunks 1-2.
         // (Most reports carry none, or empty strings: nothing to collect then.)
         if status.stdout?.isEmpty == false || status.stderr?.isEmpty == false {

@@ -44,6 +44,7 @@ extension DispatchEngine {
             node.online = false
             nodes[id] = node
             pending.save(node, announce: true)
+            nodeWentOffline(id, cause: "silent for \(DurationText.format(time - node.lastSeen))")
         }
     }
 
@@ -109,6 +110,7 @@ extension DispatchEngine {
             execution.updatedAt = time
             job.executions[execution.node] = execution
             pending.save(execution)
+            executionEnded(execution)
             if let output = job.output.removeValue(forKey: execution.node) {
                 finishedOutput[ExecutionKey(job: id, node: execution.node)] = (output.stdout, output.stderr)
             }

@@ -44,6 +44,14 @@ package final class DispatchEngine {
     var lastResync: [ExecutionKey: Double] = [:]
     /// The next time `tick` looks for executions to resync (every few seconds, not every tick).
     var resyncCheckDue: Double = 0
+    /// Mitigation rules and their cooldowns (`DispatchEngine+Rules`).
+    package var ruleBook: RuleBook
+    /// Rules that fired in this batch, for the owner (`takeFirings`).
+    package var firings: [RuleFiring] = []
+    /// Each rule's jobs that may still be open: its concurrency cap counts them.
+    var ruleJobs: [String: Set<String>] = [:]
+    /// Random bits of rule jobs' ids; seeded from the clock, so tests that fix the clock get fixed ids.
+    var ruleJobIDs: SplitMix64
 
     /// A class, not a struct: a job of 10,000 executions is changed in place by every
     /// report; a struct taken out of `active` and put back would copy its dictionaries each
@@ -89,8 +97,12 @@ package final class DispatchEngine {
     }
 
     package init(topics: TopicTree, missedHeartbeats: Double, resyncRule: ResyncRule = ResyncRule(),
-                 recovered: Recovered = Recovered(), logger: Logger, clock: @escaping @Sendable () -> Double) {
+                 recovered: Recovered = Recovered(), ruleBook: RuleBook = RuleBook(), logger: Logger,
+                 clock: @escaping @Sendable () -> Double) {
         self.topics = topics
+        self.ruleBook = ruleBook
+        let startMilliseconds = clock() * 1000
+        self.ruleJobIDs = SplitMix64(seed: (0..<1e18).contains(startMilliseconds) ? UInt64(startMilliseconds) : 0)
         self.missedHeartbeats = missedHeartbeats
         self.resyncRule = resyncRule
         self.logger = logger

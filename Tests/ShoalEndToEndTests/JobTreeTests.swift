@@ -14,13 +14,6 @@ import Testing
         return probe.remove()
     }
 
-    private static func alive(_ pid: pid_t) -> Bool {
-        // A zombie still answers kill(0): look at its state as well.
-        guard kill(pid, 0) == 0 else { return false }
-        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
-        return !(stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? true)
-    }
-
     private static func escapedPid(_ result: CommandResult) throws -> pid_t {
         let detail = try decodeJSON(JobDetail.self, result.stdout)
         let stdout = try #require(detail.executions.first?.stdout)
@@ -36,7 +29,7 @@ import Testing
             #expect(finished.exitCode == 0, "\(finished.stderr)")
             let left = try Self.escapedPid(finished)
             try await withTimeout(.seconds(10), "the detached child of a finished job to end") {
-                while Self.alive(left) { try? await Task.sleep(for: .milliseconds(20)) }
+                while isAlive(left) { try? await Task.sleep(for: .milliseconds(20)) }
             }
 
             // Killed at its limit while a detached child keeps running.
@@ -47,7 +40,7 @@ import Testing
             #expect(detail.executions.first?.state == .timedOut && detail.executions.first?.exitCode == 137)
             let escaped = try Self.escapedPid(killed)
             try await withTimeout(.seconds(10), "the detached child of a killed job to end") {
-                while Self.alive(escaped) { try? await Task.sleep(for: .milliseconds(20)) }
+                while isAlive(escaped) { try? await Task.sleep(for: .milliseconds(20)) }
             }
         }
     }

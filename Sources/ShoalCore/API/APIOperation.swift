@@ -8,6 +8,10 @@ public enum APIOperation: String, Sendable, CaseIterable, Codable {
     case jobOutput = "jobs.output"
     case listNodes = "nodes.list"
     case forgetNode = "nodes.forget"
+    case listRules = "rules.list"
+    case addRule = "rules.add"
+    case removeRule = "rules.remove"
+    case ruleHistory = "rules.history"
 }
 
 /// Reply routing for clients without MQTT v5 properties.

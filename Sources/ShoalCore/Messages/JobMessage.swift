@@ -2,9 +2,8 @@
 ///
 /// `nodes` lists the expected nodes this publication is for: a node not listed ignores
 /// the job silently (it was not expected), a listed node whose labels no longer match the
-/// selector reports `rejected`. On the wire it is one `PackedNodeList` string; a plain
-/// JSON array of ids is accepted too (for integrations that write jobs by hand). Shaped to
-/// carry a signature later (`signature` covers every other field).
+/// selector reports `rejected`. On the wire it is a JSON array of ids. Shaped to carry a
+/// signature later (`signature` covers every other field).
 public struct JobMessage: Sendable, Codable, Equatable {
     public var v: Int = Wire.version
     public var id: String
@@ -42,15 +41,7 @@ public struct JobMessage: Sendable, Codable, Equatable {
         task = try container.decode(JobTask.self, forKey: .task)
         timeout = try container.decode(Double.self, forKey: .timeout)
         deadline = try container.decode(Double.self, forKey: .deadline)
-        if let packed = try? container.decode(String.self, forKey: .nodes) {
-            do {
-                nodes = try PackedNodeList.unpack(packed)
-            } catch {
-                throw DecodingError.dataCorruptedError(forKey: .nodes, in: container, debugDescription: error.description)
-            }
-        } else {
-            nodes = try container.decode([String].self, forKey: .nodes)
-        }
+        nodes = try container.decode([String].self, forKey: .nodes)
         createdAt = try container.decode(Double.self, forKey: .createdAt)
         signature = try container.decodeIfPresent(String.self, forKey: .signature)
     }
@@ -63,7 +54,7 @@ public struct JobMessage: Sendable, Codable, Equatable {
         try container.encode(task, forKey: .task)
         try container.encode(timeout, forKey: .timeout)
         try container.encode(deadline, forKey: .deadline)
-        try container.encode(PackedNodeList.pack(nodes), forKey: .nodes)
+        try container.encode(nodes, forKey: .nodes)
         try container.encode(createdAt, forKey: .createdAt)
         try container.encodeIfPresent(signature, forKey: .signature)
     }

@@ -122,12 +122,12 @@ extension JobMessage: WireWritable {
     /// nodes `JSONEncoder` took about 10 ms of the time between a submission and its
     /// publication.
     public func wireBytes() -> [UInt8] {
-        let packed = PackedNodeList.pack(nodes)
-        return WireWriter.object(capacity: 512 + packed.utf8.count) { w in
+        return WireWriter.object(capacity: 512 + nodes.reduce(0) { $0 + $1.utf8.count + 3 }) { w in
             w.member("createdAt", createdAt)
             w.member("deadline", deadline)
             w.member("id", id)
-            w.member("nodes", packed)
+            w.key("nodes")
+            w.array(nodes) { w, node in w.string(node) }
             w.member("selector", selector.text)
             w.member("signature", signature)
             w.key("task")

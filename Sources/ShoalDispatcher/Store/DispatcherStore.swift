@@ -134,6 +134,24 @@ public final class DispatcherStore: Sendable {
                 table.column("updatedAt", .double).notNull()
             }
         }
+        migrator.registerMigration("v5: mitigation rules and their firings") { db in
+            // A rule is kept whole as the JSON of its definition: it is read once at start.
+            try db.create(table: "rule") { table in
+                table.primaryKey("name", .text)
+                table.column("definition", .text).notNull()
+            }
+            // Append-only: the history of `shoal rules history`, and the cooldowns at start.
+            try db.create(table: "rule_firing") { table in
+                table.primaryKey("seq", .integer)
+                table.column("rule", .text).notNull()
+                table.column("node", .text).notNull()
+                table.column("cause", .text).notNull()
+                table.column("at", .double).notNull()
+                table.column("outcome", .text).notNull()
+                table.column("job", .text)
+            }
+            try db.create(index: "rule_firing_by_rule", on: "rule_firing", columns: ["rule", "seq"])
+        }
         return migrator
     }
 }

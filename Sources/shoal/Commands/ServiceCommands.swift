@@ -23,6 +23,9 @@ struct Dispatcher: AsyncParsableCommand {
     @Option(name: .long, help: "Output kept over all finished jobs, in MiB (1 to 1048576); the oldest jobs go first.")
     var keepOutputMib = RetentionPolicy.defaultMaxBytes >> 20
 
+    @Option(name: .long, help: "A YAML file of mitigation rules to add at start (see docs/rules.md).")
+    var rules: String?
+
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
@@ -34,11 +37,18 @@ struct Dispatcher: AsyncParsableCommand {
 
     func run() async throws {
         let logger = ServiceRuntime.bootstrap(label: "shoal.dispatcher", level: logging.logLevel)
+        let fileRules: [MitigationRule]
+        do {
+            fileRules = try rules.map { try RuleFile(path: $0).rules } ?? []
+        } catch {
+            CLIRuntime.printError("error: \(error)")
+            throw ExitCode(65)
+        }
         let configuration = DispatcherConfiguration(
             broker: try connection.addressOrLocalFleet, databasePath: db, topics: connection.topics,
             username: connection.resolvedUsername, password: connection.password,
             commitWindow: commitWindow.duration,
-            retention: RetentionPolicy(maxAge: keepJobs.seconds, maxBytes: keepOutputMib << 20))
+            retention: RetentionPolicy(maxAge: keepJobs.seconds, maxBytes: keepOutputMib << 20), rules: fileRules)
         try await ServiceRuntime.run(ShoalDispatcher.Dispatcher(configuration: configuration, logger: logger), logger: logger)
     }
 }

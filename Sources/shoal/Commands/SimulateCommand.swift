@@ -1,5 +1,6 @@
 import MQTTSwarm
 import ArgumentParser
+import FleetSupervision
 import Foundation
 import Mosquitto
 import ShoalAgent
@@ -100,7 +101,15 @@ struct Simulate: AsyncParsableCommand {
         if worker {
             try await runWorker()
         } else {
-            try await SimulationSupervisor(command: self).run()
+            let plan = SimulationSupervisor.Plan(
+                total: agents, perProcess: perProcess, workerArguments: workerArguments,
+                broker: try connection.addressOrLocalFleet.description, maxConnecting: maxConnecting)
+            do {
+                try await SimulationSupervisor(plan: plan, say: CLIRuntime.printError).run()
+            } catch {
+                CLIRuntime.printError("error: \(error)")
+                throw ExitCode(1)
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetSupervision
 import Foundation
 import Logging
 import Mosquitto

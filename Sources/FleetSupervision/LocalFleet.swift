@@ -11,14 +11,14 @@ import Synchronization
 ///
 /// Thread-safe: the members are behind a mutex, so that a signal can stop the fleet while
 /// it is still starting.
-final class LocalFleet: Sendable {
-    struct Member: Sendable {
-        var name: String
-        var process: ChildProcess
+public final class LocalFleet: Sendable {
+    public struct Member: Sendable {
+        public var name: String
+        public var process: ChildProcess
     }
 
-    let directory: String
-    let broker: MosquittoBroker
+    public let directory: String
+    public let broker: MosquittoBroker
     private let members = Mutex<(dispatcher: Member?, agents: [Member])>((nil, []))
 
     private init(directory: String, broker: MosquittoBroker) {
@@ -29,7 +29,7 @@ final class LocalFleet: Sendable {
     /// Labels that vary over region, arch and role, so selectors have something to pick.
     /// `arch` is set explicitly on half of the nodes: one machine cannot have two
     /// architectures, so the local fleet pretends (a real node reports its own).
-    static func labels(forAgent index: Int) -> [String: String] {
+    public static func labels(forAgent index: Int) -> [String: String] {
         let regions = ["eu", "eu", "us", "us", "eu", "us"]
         let roles = ["web", "web", "db", "edge", "db", "web"]
         var labels = ["region": regions[index % 6], "role": roles[index % 6]]
@@ -37,7 +37,7 @@ final class LocalFleet: Sendable {
         return labels
     }
 
-    static func start(directory: String, port: Int32, logger: Logger) async throws -> LocalFleet {
+    public static func start(directory: String, port: Int32, logger: Logger) async throws -> LocalFleet {
         let broker = try await MosquittoBroker.start(
             .init(port: port, directory: directory + "/broker"), logger: logger)
         return LocalFleet(directory: directory, broker: broker)
@@ -57,12 +57,12 @@ final class LocalFleet: Sendable {
         return Member(name: name, process: process)
     }
 
-    func startDispatcher() throws {
+    public func startDispatcher() throws {
         let dispatcher = try spawn("dispatcher", ["dispatcher", "--db", directory + "/shoal.db"])
         members.withLock { $0.dispatcher = dispatcher }
     }
 
-    func startAgents(_ count: Int, heartbeat: String) throws {
+    public func startAgents(_ count: Int, heartbeat: String) throws {
         for index in 0..<count {
             let name = String(format: "node-%02d", index + 1)
             let labels = Self.labels(forAgent: index).sorted { $0.key < $1.key }.flatMap { ["--label", "\($0.key)=\($0.value)"] }
@@ -74,7 +74,7 @@ final class LocalFleet: Sendable {
 
     /// Agents first (they finish running jobs and say goodbye), then the dispatcher, then
     /// the broker; anything that does not stop within `grace` is killed.
-    func stop(grace: Duration = .seconds(10)) async {
+    public func stop(grace: Duration = .seconds(10)) async {
         let (dispatcher, agents) = members.withLock { ($0.dispatcher, $0.agents) }
         await ChildProcess.terminate(agents.map(\.process), grace: grace)
         await ChildProcess.terminate(dispatcher.map { [$0.process] } ?? [], grace: grace)

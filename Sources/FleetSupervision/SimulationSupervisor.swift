@@ -1,4 +1,3 @@
-import ArgumentParser
 import Foundation
 import ShoalSimulator
 import Spawn
@@ -7,8 +6,38 @@ import UnixSignals
 
 /// The `shoal simulate` process itself: starts the workers, shows their progress, forwards
 /// SIGTERM/SIGINT to them and waits for them to stop.
-struct SimulationSupervisor {
-    let command: Simulate
+public struct SimulationSupervisor: Sendable {
+    /// What to run: `total` agents in workers of at most `perProcess` each, every worker the
+    /// current executable with `workerArguments` plus its shard.
+    public struct Plan: Sendable {
+        public var total: Int
+        public var perProcess: Int
+        public var workerArguments: [String]
+        public var broker: String
+        public var maxConnecting: Int
+
+        public init(total: Int, perProcess: Int, workerArguments: [String], broker: String, maxConnecting: Int) {
+            self.total = total
+            self.perProcess = perProcess
+            self.workerArguments = workerArguments
+            self.broker = broker
+            self.maxConnecting = maxConnecting
+        }
+    }
+
+    /// Why the simulation ended other than by a signal; its description is for the user.
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public let plan: Plan
+    /// A line for the person watching (stderr in the CLI).
+    public let say: @Sendable (String) -> Void
+
+    public init(plan: Plan, say: @escaping @Sendable (String) -> Void) {
+        self.plan = plan
+        self.say = say
+    }
 
     private struct Worker {
         var first: Int
@@ -26,20 +55,20 @@ struct SimulationSupervisor {
         case showProgress
     }
 
-    func run() async throws {
-        let total = command.agents
-        let shards = stride(from: 1, through: total, by: command.perProcess).map { ($0, min(command.perProcess, total - $0 + 1)) }
+    public func run() async throws(Failure) {
+        let total = plan.total
+        let shards = stride(from: 1, through: total, by: plan.perProcess).map { ($0, min(plan.perProcess, total - $0 + 1)) }
         let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
         let (events, sink) = AsyncStream.makeStream(of: Event.self)
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        let broker = try command.connection.addressOrLocalFleet
+        let broker = plan.broker
         // The workers share the broker's listen backlog.
-        let connecting = max(1, command.maxConnecting / shards.count)
+        let connecting = max(1, plan.maxConnecting / shards.count)
 
         var workers: [Worker] = []
         for (index, shard) in shards.enumerated() {
-            let arguments = [executable] + command.workerArguments + [
-                "--first", String(shard.0), "--count", String(shard.1), "--broker", broker.description,
+            let arguments = [executable] + plan.workerArguments + [
+                "--first", String(shard.0), "--count", String(shard.1), "--broker", broker,
                 "--max-connecting", String(connecting),
             ]
             let lines = LineSplitter()
@@ -58,19 +87,18 @@ struct SimulationSupervisor {
                     onExit: { termination in sink.yield(.exited(worker: index, termination)) })
                 workers.append(Worker(first: shard.0, count: shard.1, process: process))
             } catch {
-                CLIRuntime.printError("error: cannot start a simulator worker: \(error)")
                 await ChildProcess.terminate(workers.map(\.process), grace: .seconds(15))
-                throw ExitCode(1)
+                throw Failure(description: "cannot start a simulator worker: \(error)")
             }
         }
-        CLIRuntime.printError("simulating \(total) agents in \(workers.count) worker process(es) against \(broker)")
+        say("simulating \(total) agents in \(workers.count) worker process(es) against \(broker)")
 
         var failure: String?
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await _ in signals { sink.yield(.signal) }
             }
-            var progress = ProgressLine(total: total)
+            var progress = ProgressLine(total: total, say: say)
             var stopping = false
             for await event in events {
                 switch event {
@@ -87,7 +115,7 @@ struct SimulationSupervisor {
                 case .showProgress:
                     if !stopping { progress.showPending() }
                 case .log(let index, let line):
-                    CLIRuntime.printError("[worker \(index + 1)] \(line)")
+                    say("[worker \(index + 1)] \(line)")
                 case .exited(let index, let termination):
                     workers[index].exited = true
                     workers[index].connected = 0
@@ -102,7 +130,7 @@ struct SimulationSupervisor {
                 case .signal:
                     guard !stopping else { continue }
                     stopping = true
-                    CLIRuntime.printError("stopping \(total) simulated agents…")
+                    say("stopping \(total) simulated agents…")
                     let running = workers.filter { !$0.exited }.map(\.process)
                     group.addTask { await ChildProcess.terminate(running, grace: .seconds(15)) }
                 }
@@ -110,11 +138,8 @@ struct SimulationSupervisor {
             }
             group.cancelAll()
         }
-        if let failure {
-            CLIRuntime.printError("error: \(failure)")
-            throw ExitCode(1)
-        }
-        CLIRuntime.printError("stopped")
+        if let failure { throw Failure(description: failure) }
+        say("stopped")
     }
 }
 
@@ -123,14 +148,16 @@ struct SimulationSupervisor {
 private struct ProgressLine {
     static let interval: Duration = .seconds(1)
     let total: Int
+    let say: @Sendable (String) -> Void
     private var latest = 0
     private var shown: Int?
     private var lastShown = ContinuousClock.now - .seconds(60)
     private var pending = false
     private var ready = false
 
-    init(total: Int) {
+    init(total: Int, say: @escaping @Sendable (String) -> Void) {
         self.total = total
+        self.say = say
     }
 
     /// Takes a new count; returns true when it had to hold it back and wants a later
@@ -155,7 +182,7 @@ private struct ProgressLine {
         guard latest != shown else { return }
         shown = latest
         lastShown = .now
-        CLIRuntime.printError("connected \(latest)/\(total)")
+        say("connected \(latest)/\(total)")
         if latest == total && !ready {
             ready = true
             FileHandle.standardOutput.write(Data("ready: \(total) agents connected\n".utf8))
