@@ -160,8 +160,8 @@ final class JobExecutor: Sendable {
     }
 
     /// `SHOAL_JOB_CGROUPS=off` in the agent's environment: jobs run in their process group
-    /// only (about 1 ms less per job; `setsid` children then outlive it). For machines where
-    /// the agent may not make cgroups, and to measure what they cost (bench/README.md).
+    /// only (`setsid` children then outlive it). For machines where the agent may not make
+    /// cgroups, and to measure what they cost (bench/README.md).
     private static let cgroupsWanted = ProcessInfo.processInfo.environment["SHOAL_JOB_CGROUPS"] != "off"
 
     /// Removes a job's cgroup once its killed members are gone (they linger a moment).
