@@ -48,7 +48,8 @@ public final class Agent: Service, Sendable {
             keepAlive: max(5, Int32(configuration.heartbeatInterval * 3)),
             // A persistent session: jobs published while this node is away wait at the broker.
             cleanStart: false, sessionExpiry: 7 * 24 * 3600,
-            will: .init(topic: topics.death(node), payload: Wire.encode(DeathMessage(node: node, bdSeq: bdSeq)))
+            will: .init(topic: topics.death(node), payload: Wire.encode(DeathMessage(node: node, bdSeq: bdSeq))),
+            tls: configuration.tls
         ), logger: logger)
         let reporter = Reporter(client: client, outbox: outbox, logger: logger)
         let executor = JobExecutor(configuration: configuration, ledger: ledger, reporter: reporter, logger: logger)
@@ -235,7 +236,8 @@ public final class Agent: Service, Sendable {
         guard let probe = try? MQTTClient(configuration: MQTTConfiguration(
             host: configuration.broker.host, port: configuration.broker.port,
             clientID: "shoal-agent-\(node)-watch-\(UInt32.random(in: 0...UInt32.max))",
-            username: configuration.username, password: configuration.password, connectTimeout: .seconds(10)
+            username: configuration.username, password: configuration.password, connectTimeout: .seconds(10),
+            tls: configuration.tls
         ), logger: logger) else { return false }
         defer { probe.stop() }
         return await withTaskGroup(of: Bool.self) { group in

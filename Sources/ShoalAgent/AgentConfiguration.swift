@@ -12,6 +12,8 @@ public struct AgentConfiguration: Sendable {
     public var topics: TopicTree
     public var username: String?
     public var password: String?
+    /// nil: plain TCP.
+    public var tls: MQTTTLS?
     /// Allowance for this node's clock being behind when checking deadlines.
     public var clockSkewAllowance: Double
     /// Output kept per execution; the rest is dropped with a note.
@@ -20,7 +22,7 @@ public struct AgentConfiguration: Sendable {
     public init(
         broker: BrokerAddress, nodeID: String, labels: [String: String] = [:], dataDirectory: String,
         heartbeatInterval: Double = 5, topics: TopicTree = TopicTree(), username: String? = nil,
-        password: String? = nil, clockSkewAllowance: Double = 5, outputLimit: Int = 1 << 20
+        password: String? = nil, tls: MQTTTLS? = nil, clockSkewAllowance: Double = 5, outputLimit: Int = 1 << 20
     ) {
         self.broker = broker
         self.nodeID = nodeID
@@ -30,6 +32,7 @@ public struct AgentConfiguration: Sendable {
         self.topics = topics
         self.username = username
         self.password = password
+        self.tls = tls
         self.clockSkewAllowance = clockSkewAllowance
         self.outputLimit = outputLimit
     }

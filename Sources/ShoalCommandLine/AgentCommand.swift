@@ -67,7 +67,7 @@ public struct AgentOptions: ParsableArguments {
             broker: try connection.address, nodeID: nodeID, labels: labels,
             dataDirectory: dataDir ?? ShoalHome.path + "/agent-\(nodeID)",
             heartbeatInterval: heartbeat.seconds, topics: connection.topics,
-            username: connection.resolvedUsername ?? nodeID, password: connection.password)
+            username: connection.resolvedUsername ?? nodeID, password: try connection.password, tls: connection.tls)
         try await ServiceRuntime.run(Agent(configuration: configuration, logger: logger), logger: logger)
     }
 }

@@ -43,7 +43,7 @@ public final class Dispatcher: Service, Sendable {
             // Persistent: agents' reports made while the dispatcher is down wait at the broker.
             cleanStart: false, sessionExpiry: 7 * 24 * 3600, maxInflight: 10_000,
             // The whole fleet reports to this one subscriber (see `receiveMaximum`).
-            receiveMaximum: 10_000
+            receiveMaximum: 10_000, tls: configuration.tls
         ), delivery: .batches(gather: .milliseconds(1)) { inputs.append(contentsOf: $0.lazy.map(Input.message)) }, logger: logger)
         let events = EventPublisher(client: client, topics: configuration.topics)
         let engine = try EngineShell(store: store, client: client, events: events, topics: configuration.topics,

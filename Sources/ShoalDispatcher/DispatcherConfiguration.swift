@@ -7,6 +7,8 @@ public struct DispatcherConfiguration: Sendable {
     public var topics: TopicTree
     public var username: String?
     public var password: String?
+    /// nil: plain TCP.
+    public var tls: MQTTTLS?
     /// Fixed, so the broker keeps this dispatcher's persistent session (and queues what
     /// agents report while it is down) across restarts.
     public var clientID: String
@@ -21,7 +23,7 @@ public struct DispatcherConfiguration: Sendable {
     public var retention: RetentionPolicy
 
     public init(broker: BrokerAddress, databasePath: String, topics: TopicTree = TopicTree(),
-                username: String? = nil, password: String? = nil, clientID: String = "shoal-dispatcher",
+                username: String? = nil, password: String? = nil, tls: MQTTTLS? = nil, clientID: String = "shoal-dispatcher",
                 tickInterval: Duration = .milliseconds(500), missedHeartbeats: Double = 3,
                 commitWindow: Duration = .milliseconds(10), retention: RetentionPolicy = RetentionPolicy()) {
         self.broker = broker
@@ -29,6 +31,7 @@ public struct DispatcherConfiguration: Sendable {
         self.topics = topics
         self.username = username
         self.password = password
+        self.tls = tls
         self.clientID = clientID
         self.tickInterval = tickInterval
         self.missedHeartbeats = missedHeartbeats

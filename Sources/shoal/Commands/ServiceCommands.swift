@@ -36,7 +36,7 @@ struct Dispatcher: AsyncParsableCommand {
         let logger = ServiceRuntime.bootstrap(label: "shoal.dispatcher", level: logging.logLevel)
         let configuration = DispatcherConfiguration(
             broker: try connection.addressOrLocalFleet, databasePath: db, topics: connection.topics,
-            username: connection.resolvedUsername, password: connection.password,
+            username: connection.resolvedUsername, password: try connection.password, tls: connection.tls,
             commitWindow: commitWindow.duration,
             retention: RetentionPolicy(maxAge: keepJobs.seconds, maxBytes: keepOutputMib << 20))
         try await ServiceRuntime.run(ShoalDispatcher.Dispatcher(configuration: configuration, logger: logger), logger: logger)
