@@ -86,7 +86,7 @@ let package = Package(
         .target(
             name: "ShoalDispatcher",
             dependencies: [
-                "ShoalCore", "ShoalEngine", "Mosquitto",
+                "ShoalCore", "ShoalEngine", "Mosquitto", "BrokerLauncher",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

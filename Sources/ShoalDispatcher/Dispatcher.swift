@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import BrokerLauncher
 import Mosquitto
 import ServiceLifecycle
 import ShoalCore
@@ -25,6 +26,8 @@ public final class Dispatcher: Service, Sendable {
         case tick
         /// The commit window opened by the oldest uncommitted change has passed.
         case commitDue
+        /// An enrollment request's secret, hashed beside the loop (nil: hashing failed).
+        case credentialHashed(EngineShell.CredentialHashing, hash: String?)
     }
 
     /// Rows that make a batch worth committing without waiting for the window.
@@ -48,7 +51,7 @@ public final class Dispatcher: Service, Sendable {
         let events = EventPublisher(client: client, topics: configuration.topics)
         let engine = try EngineShell(store: store, client: client, events: events, topics: configuration.topics,
                                      missedHeartbeats: configuration.missedHeartbeats,
-                                     retention: configuration.retention, logger: logger)
+                                     retention: configuration.retention, enrollment: configuration.enrollment, logger: logger)
         let filters = configuration.topics.dispatcherFilters
         guard try await client.startUnlessShuttingDown(subscribingTo: filters) else { return }
         engine.resendUnfinished()
@@ -86,6 +89,17 @@ public final class Dispatcher: Service, Sendable {
                         case .commitDue:
                             commitArmed = false
                             due = true
+                        case .credentialHashed(let request, let hash):
+                            engine.credentialHashed(request, hash: hash)
+                        }
+                    }
+                    if let scratch = configuration.enrollment?.scratchDirectory {
+                        // mosquitto_passwd is a process start: never on the loop.
+                        for request in engine.takeHashRequests() {
+                            group.addTask {
+                                let hash = try? await BrokerPasswordFile.hash(password: request.secret, scratch: scratch)
+                                inputs.append(.credentialHashed(request, hash: hash))
+                            }
                         }
                     }
                     let applied = clock.now

@@ -9,6 +9,8 @@ public struct DispatcherConfiguration: Sendable {
     public var password: String?
     /// nil: plain TCP.
     public var tls: MQTTTLS?
+    /// nil: no enrollment (requests are answered `rejected`).
+    public var enrollment: EnrollmentSettings?
     /// Fixed, so the broker keeps this dispatcher's persistent session (and queues what
     /// agents report while it is down) across restarts.
     public var clientID: String
@@ -25,7 +27,8 @@ public struct DispatcherConfiguration: Sendable {
     public init(broker: BrokerAddress, databasePath: String, topics: TopicTree = TopicTree(),
                 username: String? = nil, password: String? = nil, tls: MQTTTLS? = nil, clientID: String = "shoal-dispatcher",
                 tickInterval: Duration = .milliseconds(500), missedHeartbeats: Double = 3,
-                commitWindow: Duration = .milliseconds(10), retention: RetentionPolicy = RetentionPolicy()) {
+                commitWindow: Duration = .milliseconds(10), retention: RetentionPolicy = RetentionPolicy(),
+                enrollment: EnrollmentSettings? = nil) {
         self.broker = broker
         self.databasePath = databasePath
         self.topics = topics
@@ -37,5 +40,6 @@ public struct DispatcherConfiguration: Sendable {
         self.missedHeartbeats = missedHeartbeats
         self.commitWindow = commitWindow
         self.retention = retention
+        self.enrollment = enrollment
     }
 }

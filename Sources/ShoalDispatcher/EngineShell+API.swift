@@ -35,6 +35,10 @@ extension EngineShell {
         case .jobOutput: payload = respond(request, routing) { try self.output(try Wire.decode(JobOutputRequest.self, from: $0)) }
         case .listNodes: payload = respond(request, routing) { try self.listNodes(try Wire.decode(ListNodesRequest.self, from: $0)) }
         case .forgetNode: payload = respond(request, routing) { try self.forget(try Wire.decode(ForgetNodeRequest.self, from: $0)) }
+        case .approveNode:
+            payload = respond(request, routing) { try self.approve(try Wire.decode(EnrollmentDecisionRequest.self, from: $0)) }
+        case .rejectNode:
+            payload = respond(request, routing) { try self.reject(try Wire.decode(EnrollmentDecisionRequest.self, from: $0)) }
         }
         _ = try? client.publish(MQTTMessage(topic: replyTopic, payload: payload, qos: 1, correlationData: request.correlationData))
     }

@@ -8,6 +8,8 @@ public enum APIOperation: String, Sendable, CaseIterable, Codable {
     case jobOutput = "jobs.output"
     case listNodes = "nodes.list"
     case forgetNode = "nodes.forget"
+    case approveNode = "nodes.approve"
+    case rejectNode = "nodes.reject"
 }
 
 /// Reply routing for clients without MQTT v5 properties.
