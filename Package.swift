@@ -173,7 +173,8 @@ let package = Package(
         .testTarget(name: "ShoalEngineTests", dependencies: ["ShoalEngine", "ShoalCore"]),
         .testTarget(
             name: "ShoalEndToEndTests",
-            dependencies: ["ShoalCore", "Mosquitto", "BrokerLauncher", "ShoalClient", "ShoalSimulator", "ShoalTestSupport", "Spawn"]
+            dependencies: ["ShoalCore", "Mosquitto", "BrokerLauncher", "ShoalClient", "ShoalCommandLine", "ShoalSimulator",
+                           "ShoalTestSupport", "Spawn"]
         ),
     ]
 )

@@ -71,7 +71,7 @@ extension DispatchEngine {
         switch record.state {
         case .approved: break
         case .rejected:
-            throw EngineError("node '\(node)' was rejected; a rejection is final (forget it and let the agent ask again with a new id)")
+            throw EngineError("node '\(node)' was rejected; a rejection is final (give that machine another node id)")
         case .pending:
             record.state = .approved
             record.decidedAt = now()

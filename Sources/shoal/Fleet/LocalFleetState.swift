@@ -21,7 +21,7 @@ enum LocalFleetState {
 
 /// How a client command authenticates: the flags' and environment's settings, or those of
 /// the local secure fleet.
-struct ClientSecurity {
+struct ClientSecurity: Sendable {
     var username: String?
     var password: String?
     var tls: MQTTTLS?
