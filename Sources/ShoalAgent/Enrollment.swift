@@ -53,42 +53,45 @@ struct Enrollment {
         return try await withThrowingTaskGroup(of: String?.self) { group in
             // Asked again now and then: a dispatcher that was down, or an answer published
             // while this connection was away, would otherwise leave the agent waiting for good.
+            // Never ends by itself; cancelled once the answer is in.
             group.addTask {
                 while !Task.isCancelled {
                     let request = EnrollmentRequest(node: node, labels: labels, secret: secret, sentAt: Date().timeIntervalSince1970)
                     try? client.publish(topics.enrollmentRequest(node), Wire.encode(request), qos: 1)
-                    try await Task.sleep(for: Self.askAgain)
+                    try? await Task.sleep(for: Self.askAgain)
                 }
                 return nil
             }
+            // The decision; nil on graceful shutdown.
             group.addTask {
-                var toldPending = false
-                try await cancelWhenGracefulShutdown {
-                    for await message in client.messages {
-                        guard let answer = try? Wire.decode(EnrollmentAnswer.self, from: message.payload), answer.node == node else { continue }
-                        switch answer.state {
-                        case .approved:
-                            try DurableFile.replace(approvedPath, with: Array("approved\n".utf8), sync: true)
-                            logger.info("Enrollment approved")
-                            return
-                        case .rejected:
-                            throw AgentError.enrollmentRejected(node, reason: answer.reason.map { Bounds.prefix($0, maxBytes: 200).text })
-                        case .pending:
-                            if !toldPending {
-                                toldPending = true
-                                logger.info("Enrollment pending: waiting for an operator (shoal nodes approve \(node))")
+                do {
+                    try await cancelWhenGracefulShutdown {
+                        var toldPending = false
+                        for await message in client.messages {
+                            guard let answer = try? Wire.decode(EnrollmentAnswer.self, from: message.payload), answer.node == node else { continue }
+                            switch answer.state {
+                            case .approved:
+                                try DurableFile.replace(approvedPath, with: Array("approved\n".utf8), sync: true)
+                                logger.info("Enrollment approved")
+                                return
+                            case .rejected:
+                                throw AgentError.enrollmentRejected(node, reason: answer.reason.map { Bounds.prefix($0, maxBytes: 200).text })
+                            case .pending:
+                                if !toldPending {
+                                    toldPending = true
+                                    logger.info("Enrollment pending: waiting for an operator (shoal nodes approve \(node))")
+                                }
                             }
                         }
+                        throw CancellationError()
                     }
-                    throw CancellationError()
+                } catch is CancellationError {
+                    return nil
                 }
                 return secret
             }
             defer { group.cancelAll() }
-            while let result = try await group.next() {
-                if let result { return result }
-            }
-            return nil
+            return try await group.next() ?? nil
         }
     }
 

@@ -76,6 +76,7 @@ extension DispatchEngine {
             record.state = .approved
             record.decidedAt = now()
             enrollments[node] = record
+            plannerRegistry = nil
             pending.enrollments[node] = record
             credentialChanges.append(.grant(node: node, hash: record.credentialHash))
             answerEnrollment(node, .approved)

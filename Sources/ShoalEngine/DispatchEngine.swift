@@ -104,11 +104,11 @@ package final class DispatchEngine {
                  logger: Logger, clock: @escaping @Sendable () -> Double) {
         self.topics = topics
         self.enrollmentPolicy = enrollmentPolicy
-        for enrollment in recovered.enrollments { enrollments[enrollment.node] = enrollment }
         self.missedHeartbeats = missedHeartbeats
         self.resyncRule = resyncRule
         self.logger = logger
         self.clock = clock
+        for enrollment in recovered.enrollments { enrollments[enrollment.node] = enrollment }
         // Heartbeats are kept in memory only, so stored `lastSeen` values are old: give
         // nodes that were online a fresh window instead of declaring them all offline.
         let loadedAt = clock()

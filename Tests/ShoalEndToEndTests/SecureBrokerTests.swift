@@ -53,7 +53,6 @@ import Testing
             let observer = try await fleet.rawClient(as: SecureBrokerProfile.dispatcherUser, clientID: "observer")
             defer { observer.stop() }
             let barrier = "shoal/v1/test/barrier"
-            try await observer.subscribe([topics.nodeJob("node-b"), topics.nodeControl("node-b"), "shoal/v1/node/ghost/#", barrier])
 
             // A job that keeps running on node-b while the forgeries are tried.
             let job = "secure-forgery"
@@ -66,6 +65,8 @@ import Testing
                 }
             }
 
+            // Subscribed once the real job has been delivered: from now on nothing may arrive there.
+            try await observer.subscribe([topics.nodeJob("node-b"), topics.nodeControl("node-b"), "shoal/v1/node/ghost/#", barrier])
             let marker = fleet.home + "/forged-job-ran"
             let forgeries: [(String, [UInt8])] = [
                 // A terminal status for node-b's execution.
