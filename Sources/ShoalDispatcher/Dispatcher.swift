@@ -1,6 +1,6 @@
+import BrokerLauncher
 import Foundation
 import Logging
-import BrokerLauncher
 import Mosquitto
 import ServiceLifecycle
 import ShoalCore
