@@ -68,8 +68,10 @@ public final class DispatcherClient: Sendable {
         }
         guard connected else {
             mqtt.abort()
+            // A TLS listener dialled without TLS never answers CONNECT: it looks like a dead broker.
+            let plain = tls == nil ? "; a TLS listener needs --tls-ca" : ""
             throw Failure("cannot reach the MQTT broker at \(broker): is it running? (`shoal up` starts a local fleet; "
-                          + "--broker or SHOAL_BROKER points elsewhere)", unavailable: true)
+                          + "--broker or SHOAL_BROKER points elsewhere\(plain))", unavailable: true)
         }
         let client = DispatcherClient(client: mqtt, broker: broker, topics: topics, requestTimeout: requestTimeout)
         defer { client.close() }

@@ -61,7 +61,7 @@ import Testing
             try await fleet.client { client in
                 try await client.follow(job: job)
                 _ = try await client.request(.submitJob, SubmitJobRequest(
-                    id: job, selector: "name=node-b", task: .exec(["sleep", "30"]), timeout: 60, deadlineIn: 120), as: JobDetail.self)
+                    id: job, selector: "name=node-b", task: .exec(["sleep", "30"]), timeout: 10, deadlineIn: 120), as: JobDetail.self)
                 _ = try await withTimeout(.seconds(20), "node-b running") {
                     try await awaitJob(client, job: job) { $0["node-b"]?.state == .running }
                 }
