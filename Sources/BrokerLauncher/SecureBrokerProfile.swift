@@ -170,6 +170,20 @@ public struct SecureBrokerProfile: Sendable {
         chmod(serverKeyFile, 0o600)
     }
 
+    /// A client certificate signed by this profile's CA, for `--tls-cert`/`--tls-key` (a
+    /// broker with `require_certificate true` asks for one): `<name>.crt` and `<name>.key`
+    /// (mode 0600) in the profile's directory.
+    public func makeClientCertificate(for name: String) async throws -> (certificate: String, key: String) {
+        let certificate = directory + "/\(name).crt", key = directory + "/\(name).key", request = directory + "/\(name).csr"
+        defer { unlink(request); unlink(directory + "/ca.srl") }
+        try await ToolRun.run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                               "-keyout", key, "-out", request, "-subj", "/CN=\(name)"])
+        try await ToolRun.run(["openssl", "x509", "-req", "-in", request, "-CA", caFile, "-CAkey", caKeyFile,
+                               "-CAcreateserial", "-out", certificate, "-days", "825"])
+        chmod(key, 0o600)
+        return (certificate, key)
+    }
+
     /// mosquitto started as root drops to user `mosquitto` before it reads these files.
     func handToBroker() {
         guard getuid() == 0, let user = getpwnam("mosquitto") else { return }
