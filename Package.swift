@@ -88,7 +88,7 @@ let package = Package(
         .target(
             name: "ShoalDispatcher",
             dependencies: [
-                "ShoalCore", "ShoalEngine", "Mosquitto",
+                "ShoalCore", "ShoalEngine", "Mosquitto", "BrokerLauncher",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -187,7 +187,8 @@ let package = Package(
         .testTarget(
             name: "ShoalEndToEndTests",
             dependencies: [
-                "ShoalCore", "Mosquitto", "BrokerLauncher", "ShoalClient", "ShoalSimulator", "ShoalTestSupport", "Spawn",
+                "ShoalCore", "Mosquitto", "BrokerLauncher", "ShoalClient", "ShoalCommandLine", "ShoalSimulator",
+                "ShoalTestSupport", "Spawn",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

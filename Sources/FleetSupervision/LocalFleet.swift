@@ -19,12 +19,17 @@ public final class LocalFleet: Sendable {
 
     public let directory: String
     public let broker: MosquittoBroker
+    /// Set for `shoal up --secure`: TLS, a password per member, the ACL, enrollment.
+    public let profile: SecureBrokerProfile?
     private let members = Mutex<(dispatcher: Member?, agents: [Member])>((nil, []))
 
-    private init(directory: String, broker: MosquittoBroker) {
+    private init(directory: String, broker: MosquittoBroker, profile: SecureBrokerProfile?) {
         self.directory = directory
         self.broker = broker
+        self.profile = profile
     }
+
+    static func agentName(_ index: Int) -> String { String(format: "node-%02d", index + 1) }
 
     /// Labels that vary over region, arch and role, so selectors have something to pick.
     /// `arch` is set explicitly on half of the nodes: one machine cannot have two
@@ -37,10 +42,22 @@ public final class LocalFleet: Sendable {
         return labels
     }
 
-    public static func start(directory: String, port: Int32, logger: Logger) async throws -> LocalFleet {
+    /// `secure`: the broker gets the secure profile (`SecureBrokerProfile`), with a CA and
+    /// certificate made for it and credentials for the dispatcher, an operator (what the
+    /// CLI uses afterwards), an integration, the bootstrap token and each of `agents` agents.
+    public static func start(directory: String, port: Int32, secure: Bool = false, agents: Int = 0, logger: Logger) async throws -> LocalFleet {
+        let profile = secure
+            ? try await SecureBrokerProfile.create(in: directory + "/secure", agents: (0..<agents).map(agentName))
+            : nil
         let broker = try await MosquittoBroker.start(
-            .init(port: port, directory: directory + "/broker"), logger: logger)
-        return LocalFleet(directory: directory, broker: broker)
+            .init(port: port, directory: directory + "/broker", extraLines: profile?.brokerLines ?? []), logger: logger)
+        return LocalFleet(directory: directory, broker: broker, profile: profile)
+    }
+
+    /// The flags that give a member its credentials (none without the profile).
+    private func credentials(_ user: String) -> [String] {
+        guard let profile else { return [] }
+        return ["--username", user, "--password-file", profile.secretFile(for: user), "--tls-ca", profile.caFile]
     }
 
     private static var executable: String {
@@ -58,16 +75,20 @@ public final class LocalFleet: Sendable {
     }
 
     public func startDispatcher() throws {
-        let dispatcher = try spawn("dispatcher", ["dispatcher", "--db", directory + "/shoal.db"])
+        var arguments = ["dispatcher", "--db", directory + "/shoal.db"] + credentials(SecureBrokerProfile.dispatcherUser)
+        if let profile {
+            arguments += ["--enroll-password-file", profile.passwordFile, "--broker-pid-file", profile.pidFile]
+        }
+        let dispatcher = try spawn("dispatcher", arguments)
         members.withLock { $0.dispatcher = dispatcher }
     }
 
     public func startAgents(_ count: Int, heartbeat: String) throws {
         for index in 0..<count {
-            let name = String(format: "node-%02d", index + 1)
+            let name = Self.agentName(index)
             let labels = Self.labels(forAgent: index).sorted { $0.key < $1.key }.flatMap { ["--label", "\($0.key)=\($0.value)"] }
             let agent = try spawn(name, ["agent", "--id", name, "--data-dir", directory + "/agents/\(name)",
-                                         "--heartbeat", heartbeat] + labels)
+                                         "--heartbeat", heartbeat] + labels + credentials(name))
             members.withLock { $0.agents.append(agent) }
         }
     }

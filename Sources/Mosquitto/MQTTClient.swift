@@ -110,6 +110,7 @@ public final class MQTTClient: Service, Sendable {
         try SessionSetup.apply(to: mosq, username: configuration.username, password: configuration.password,
                                will: configuration.will, maxInflight: configuration.maxInflight,
                                receiveMaximum: configuration.receiveMaximum)
+        if let tls = configuration.tls { try SessionSetup.applyTLS(tls, to: mosq) }
         try MQTTError.check(
             mosquitto_reconnect_delay_set(mosq, configuration.reconnectDelay.min, configuration.reconnectDelay.max, true),
             "set reconnect delay")
@@ -158,6 +159,7 @@ public final class MQTTClient: Service, Sendable {
             }
             if rc == MOSQ_ERR_SUCCESS.rawValue { break }
             if rc == MOSQ_ERR_INVAL.rawValue { try MQTTError.check(rc, "connect") }
+            if rc == MOSQ_ERR_TLS.rawValue { throw connectError(.tls, detail) }
             lastFailure = detail
             attempts += 1
             // Say it once where an operator will see it; the retries themselves are noise.

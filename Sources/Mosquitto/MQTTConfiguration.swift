@@ -63,13 +63,15 @@ public struct MQTTConfiguration: Sendable {
     /// `MQTTConnectError` (`.unreachable` or `.noAnswer`); nil: keep trying until cancelled.
     /// A refusal (bad credentials) ends `start()` at once either way.
     public var connectTimeout: Duration?
+    /// nil: a plain TCP connection.
+    public var tls: MQTTTLS?
 
     public init(
         host: String = "127.0.0.1", port: Int32 = 1883, clientID: String,
         username: String? = nil, password: String? = nil, keepAlive: Int32 = 30,
         cleanStart: Bool = true, sessionExpiry: UInt32 = 0, will: Will? = nil,
         reconnectDelay: (min: UInt32, max: UInt32) = (1, 10), maxInflight: UInt32 = 1000,
-        receiveMaximum: UInt16? = nil, connectTimeout: Duration? = nil
+        receiveMaximum: UInt16? = nil, connectTimeout: Duration? = nil, tls: MQTTTLS? = nil
     ) {
         self.host = host
         self.port = port
@@ -79,6 +81,7 @@ public struct MQTTConfiguration: Sendable {
         self.reconnectDelay = reconnectDelay
         self.receiveMaximum = receiveMaximum
         self.connectTimeout = connectTimeout
+        self.tls = tls
     }
 
     public subscript<Value>(dynamicMember field: WritableKeyPath<MQTTSession, Value>) -> Value {

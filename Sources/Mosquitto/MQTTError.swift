@@ -34,6 +34,9 @@ public struct MQTTConnectError: Error, Sendable, Equatable, CustomStringConverti
         case unreachable
         /// The TCP connection was made but no CONNACK came within the time allowed.
         case noAnswer
+        /// The TLS handshake failed (an unknown CA, a certificate that does not name the
+        /// host, a plain listener): retrying cannot help.
+        case tls
     }
 
     public let kind: Kind
@@ -61,6 +64,8 @@ public struct MQTTConnectError: Error, Sendable, Equatable, CustomStringConverti
             "the broker at \(broker) could not be reached: \(detail)"
         case .noAnswer:
             "the broker at \(broker) accepted a connection but did not answer it: \(detail)"
+        case .tls:
+            "the TLS handshake with the broker at \(broker) failed: \(detail) (check --tls-ca and the broker's certificate)"
         }
     }
 }

@@ -108,4 +108,12 @@ package enum SessionSetup {
                 "set will")
         }
     }
+
+    /// TLS with the peer verified (the broker's certificate must chain to `caFile` and name
+    /// the host), TLS 1.2 or later. A client certificate is optional.
+    package static func applyTLS(_ tls: MQTTTLS, to handle: OpaquePointer) throws(MQTTError) {
+        try MQTTError.check(
+            mosquitto_tls_set(handle, tls.caFile, nil, tls.certificateFile, tls.keyFile, nil), "set TLS files")
+        try MQTTError.check(mosquitto_tls_opts_set(handle, 1, "tlsv1.2", nil), "set TLS options")
+    }
 }

@@ -41,15 +41,33 @@ public final class Agent: Service, Sendable {
         let ledger = try ExecutionLedger(directory: data + "/ledger")
         let outbox = try Outbox(directory: data + "/outbox")
         let deferred = try DeferredJobs(directory: data + "/deferred")
+        var username = configuration.username
+        var password = configuration.password
+        if let bootstrap = configuration.bootstrap {
+            let enrollment = Enrollment(configuration: configuration, bootstrap: bootstrap, labels: labels, logger: logger)
+            guard let secret = try await enrollment.credentials() else { return }
+            username = node
+            password = secret
+        }
 
-        let client = try MQTTClient(configuration: MQTTConfiguration(
+        let mqttConfiguration = MQTTConfiguration(
             host: configuration.broker.host, port: configuration.broker.port,
-            clientID: "shoal-agent-\(node)", username: configuration.username, password: configuration.password,
+            clientID: "shoal-agent-\(node)", username: username, password: password,
             keepAlive: max(5, Int32(configuration.heartbeatInterval * 3)),
             // A persistent session: jobs published while this node is away wait at the broker.
             cleanStart: false, sessionExpiry: 7 * 24 * 3600,
-            will: .init(topic: topics.death(node), payload: Wire.encode(DeathMessage(node: node, bdSeq: bdSeq)))
-        ), logger: logger)
+            will: .init(topic: topics.death(node), payload: Wire.encode(DeathMessage(node: node, bdSeq: bdSeq))),
+            tls: configuration.tls)
+        if configuration.bootstrap != nil {
+            do {
+                try await cancelWhenGracefulShutdown {
+                    try await Enrollment.waitUntilAccepted(mqttConfiguration, logger: self.logger)
+                }
+            } catch is CancellationError {
+                return
+            }
+        }
+        let client = try MQTTClient(configuration: mqttConfiguration, logger: logger)
         let reporter = Reporter(client: client, outbox: outbox, logger: logger)
         let executor = JobExecutor(configuration: configuration, ledger: ledger, reporter: reporter, logger: logger)
 
@@ -88,7 +106,7 @@ public final class Agent: Service, Sendable {
                         case .disconnected:
                             guard watching.setIfClear() else { break }
                             watches.addTask {
-                                if await self.twinAppears(births: births) {
+                                if await self.twinAppears(births: births, session: client.configuration.session) {
                                     self.stopForTwin(client: client, takenOver: takenOver)
                                 }
                                 watching.clear()
@@ -230,12 +248,13 @@ public final class Agent: Service, Sendable {
     /// (births are sent at every connect), and a birth this agent did not send is the proof.
     /// Without a twin the watch ends quietly; the whole cost is one short connection after a
     /// connection loss.
-    private func twinAppears(births: SentBirths) async -> Bool {
+    private func twinAppears(births: SentBirths, session: MQTTSession) async -> Bool {
         let node = configuration.nodeID
         guard let probe = try? MQTTClient(configuration: MQTTConfiguration(
             host: configuration.broker.host, port: configuration.broker.port,
             clientID: "shoal-agent-\(node)-watch-\(UInt32.random(in: 0...UInt32.max))",
-            username: configuration.username, password: configuration.password, connectTimeout: .seconds(10)
+            username: session.username, password: session.password, connectTimeout: .seconds(10),
+            tls: configuration.tls
         ), logger: logger) else { return false }
         defer { probe.stop() }
         return await withTaskGroup(of: Bool.self) { group in
@@ -342,11 +361,20 @@ public enum AgentError: Error, CustomStringConvertible, Equatable {
     /// Two agents with one node id take the broker session from each other at every
     /// reconnect; the one that lost it stops instead of fighting.
     case nodeIDTaken(String)
+    /// The dispatcher refused this node's enrollment.
+    case enrollmentRejected(String, reason: String?)
+    /// The broker did not accept the node's own credentials after enrollment.
+    case credentialsRefused(String, detail: String)
 
     public var description: String {
         switch self {
         case .nodeIDTaken(let node):
             "another agent with node id \(node) connected to the broker; stopping (give each agent its own --id)"
+        case .enrollmentRejected(let node, let reason):
+            "the enrollment of node \(node) was rejected" + (reason.map { ": \($0)" } ?? "")
+        case .credentialsRefused(let client, let detail):
+            "the broker refused \(client)'s enrolled credentials (\(detail)); another agent may have enrolled with this node id first, "
+                + "or the node was rejected: ask an operator (shoal nodes)"
         }
     }
 }

@@ -12,6 +12,11 @@ public struct AgentConfiguration: Sendable {
     public var topics: TopicTree
     public var username: String?
     public var password: String?
+    /// nil: plain TCP.
+    public var tls: MQTTTLS?
+    /// Set: the agent has no credentials of its own yet and enrolls with these first
+    /// (`username`/`password` are then ignored: it logs in as its node id).
+    public var bootstrap: BootstrapCredentials?
     /// Allowance for this node's clock being behind when checking deadlines.
     public var clockSkewAllowance: Double
     /// Output kept per execution; the rest is dropped with a note.
@@ -20,7 +25,7 @@ public struct AgentConfiguration: Sendable {
     public init(
         broker: BrokerAddress, nodeID: String, labels: [String: String] = [:], dataDirectory: String,
         heartbeatInterval: Double = 5, topics: TopicTree = TopicTree(), username: String? = nil,
-        password: String? = nil, clockSkewAllowance: Double = 5, outputLimit: Int = 1 << 20
+        password: String? = nil, tls: MQTTTLS? = nil, bootstrap: BootstrapCredentials? = nil, clockSkewAllowance: Double = 5, outputLimit: Int = 1 << 20
     ) {
         self.broker = broker
         self.nodeID = nodeID
@@ -30,6 +35,8 @@ public struct AgentConfiguration: Sendable {
         self.topics = topics
         self.username = username
         self.password = password
+        self.tls = tls
+        self.bootstrap = bootstrap
         self.clockSkewAllowance = clockSkewAllowance
         self.outputLimit = outputLimit
     }

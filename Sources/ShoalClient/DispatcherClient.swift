@@ -45,14 +45,14 @@ public final class DispatcherClient: Sendable {
     /// Connects (failing with a clear message after `connectTimeout`), runs `body`, disconnects.
     public static func with<Result: Sendable>(
         broker: BrokerAddress, topics: TopicTree = TopicTree(), username: String? = nil, password: String? = nil,
-        connectTimeout: Duration = .seconds(5), requestTimeout: Duration = .seconds(10), logger: Logger,
+        tls: MQTTTLS? = nil, connectTimeout: Duration = .seconds(5), requestTimeout: Duration = .seconds(10), logger: Logger,
         _ body: @Sendable (DispatcherClient) async throws -> Result
     ) async throws -> Result {
         var generator = SystemRandomNumberGenerator()
         let clientID = "shoal-cli-" + String(UInt64.random(in: 0...UInt64.max, using: &generator), radix: 36)
         let mqtt = try MQTTClient(configuration: MQTTConfiguration(
             host: broker.host, port: broker.port, clientID: clientID, username: username, password: password,
-            cleanStart: true), logger: logger)
+            cleanStart: true, tls: tls), logger: logger)
         let connected = try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
                 try await mqtt.start()
@@ -68,8 +68,10 @@ public final class DispatcherClient: Sendable {
         }
         guard connected else {
             mqtt.abort()
+            // A TLS listener dialled without TLS never answers CONNECT: it looks like a dead broker.
+            let plain = tls == nil ? "; a TLS listener needs --tls-ca" : ""
             throw Failure("cannot reach the MQTT broker at \(broker): is it running? (`shoal up` starts a local fleet; "
-                          + "--broker or SHOAL_BROKER points elsewhere)", unavailable: true)
+                          + "--broker or SHOAL_BROKER points elsewhere\(plain))", unavailable: true)
         }
         let client = DispatcherClient(client: mqtt, broker: broker, topics: topics, requestTimeout: requestTimeout)
         defer { client.close() }

@@ -40,10 +40,23 @@ public struct AgentOptions: ParsableArguments {
             transform: DurationArgument.parser("--heartbeat", in: Limits.heartbeatInterval))
     var heartbeat = DurationArgument("5s", seconds: 5)
 
+    @Option(name: .long, help: ArgumentHelp(
+        "File holding the bootstrap token: the agent enrolls with it, then logs in as its node id once approved.",
+        discussion: "Default: SHOAL_BOOTSTRAP_TOKEN_FILE. The password the agent enrolls with is kept in its data directory (mode 0600).",
+        valueName: "path"))
+    var bootstrapTokenFile: String?
+
+    @Option(name: .long, help: "Broker user name of the bootstrap token.")
+    var bootstrapUser = "shoal-bootstrap"
+
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var logging: LoggingOptions
 
     public init() {}
+
+    private var resolvedBootstrapTokenFile: String? {
+        bootstrapTokenFile ?? ProcessInfo.processInfo.environment["SHOAL_BOOTSTRAP_TOKEN_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+    }
 
     public func validate() throws {
         for entry in label {
@@ -53,6 +66,12 @@ public struct AgentOptions: ParsableArguments {
             }
         }
         if let id, !TopicTree.isValidLevel(id) { throw ValidationError("node id '\(id)' may not contain '/', '+' or '#'") }
+        if let path = resolvedBootstrapTokenFile, !FileManager.default.isReadableFile(atPath: path) {
+            throw ValidationError("--bootstrap-token-file: cannot read '\(path)'; give the path of the file holding the token")
+        }
+        if resolvedBootstrapTokenFile != nil && connection.tls == nil {
+            throw ValidationError("enrolling sends the node's password to the broker: give --tls-ca (the CA of the broker's certificate)")
+        }
     }
 
     /// Runs the agent until SIGTERM or SIGINT.
@@ -67,7 +86,10 @@ public struct AgentOptions: ParsableArguments {
             broker: try connection.address, nodeID: nodeID, labels: labels,
             dataDirectory: dataDir ?? ShoalHome.path + "/agent-\(nodeID)",
             heartbeatInterval: heartbeat.seconds, topics: connection.topics,
-            username: connection.resolvedUsername ?? nodeID, password: connection.password)
+            username: connection.resolvedUsername ?? nodeID, password: try connection.password, tls: connection.tls,
+            bootstrap: try resolvedBootstrapTokenFile.map {
+                BootstrapCredentials(username: bootstrapUser, token: try SecretFile.readPassword($0))
+            })
         try await ServiceRuntime.run(Agent(configuration: configuration, logger: logger), logger: logger)
     }
 }

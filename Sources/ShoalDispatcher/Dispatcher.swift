@@ -1,3 +1,4 @@
+import BrokerLauncher
 import Foundation
 import Logging
 import Mosquitto
@@ -25,6 +26,8 @@ public final class Dispatcher: Service, Sendable {
         case tick
         /// The commit window opened by the oldest uncommitted change has passed.
         case commitDue
+        /// An enrollment request's secret, hashed beside the loop (nil: hashing failed).
+        case credentialHashed(EngineShell.CredentialHashing, hash: String?)
     }
 
     /// Rows that make a batch worth committing without waiting for the window.
@@ -43,12 +46,13 @@ public final class Dispatcher: Service, Sendable {
             // Persistent: agents' reports made while the dispatcher is down wait at the broker.
             cleanStart: false, sessionExpiry: 7 * 24 * 3600, maxInflight: 10_000,
             // The whole fleet reports to this one subscriber (see `receiveMaximum`).
-            receiveMaximum: 10_000
+            receiveMaximum: 10_000, tls: configuration.tls
         ), delivery: .batches(gather: .milliseconds(1)) { inputs.append(contentsOf: $0.lazy.map(Input.message)) }, logger: logger)
         let events = EventPublisher(client: client, topics: configuration.topics)
         let engine = try EngineShell(store: store, client: client, events: events, topics: configuration.topics,
                                      missedHeartbeats: configuration.missedHeartbeats,
-                                     retention: configuration.retention, rules: configuration.rules, logger: logger)
+                                     retention: configuration.retention, rules: configuration.rules,
+                                     enrollment: configuration.enrollment, logger: logger)
         let filters = configuration.topics.dispatcherFilters
         guard try await client.startUnlessShuttingDown(subscribingTo: filters) else { return }
         engine.resendUnfinished()
@@ -86,6 +90,17 @@ public final class Dispatcher: Service, Sendable {
                         case .commitDue:
                             commitArmed = false
                             due = true
+                        case .credentialHashed(let request, let hash):
+                            engine.credentialHashed(request, hash: hash)
+                        }
+                    }
+                    if let scratch = configuration.enrollment?.scratchDirectory {
+                        // mosquitto_passwd is a process start: never on the loop.
+                        for request in engine.takeHashRequests() {
+                            group.addTask {
+                                let hash = try? await BrokerPasswordFile.hash(password: request.secret, scratch: scratch)
+                                inputs.append(.credentialHashed(request, hash: hash))
+                            }
                         }
                     }
                     let applied = clock.now

@@ -7,6 +7,10 @@ public struct DispatcherConfiguration: Sendable {
     public var topics: TopicTree
     public var username: String?
     public var password: String?
+    /// nil: plain TCP.
+    public var tls: MQTTTLS?
+    /// nil: no enrollment (requests are answered `rejected`).
+    public var enrollment: EnrollmentSettings?
     /// Fixed, so the broker keeps this dispatcher's persistent session (and queues what
     /// agents report while it is down) across restarts.
     public var clientID: String
@@ -24,20 +28,22 @@ public struct DispatcherConfiguration: Sendable {
     public var rules: [MitigationRule]
 
     public init(broker: BrokerAddress, databasePath: String, topics: TopicTree = TopicTree(),
-                username: String? = nil, password: String? = nil, clientID: String = "shoal-dispatcher",
+                username: String? = nil, password: String? = nil, tls: MQTTTLS? = nil, clientID: String = "shoal-dispatcher",
                 tickInterval: Duration = .milliseconds(500), missedHeartbeats: Double = 3,
                 commitWindow: Duration = .milliseconds(10), retention: RetentionPolicy = RetentionPolicy(),
-                rules: [MitigationRule] = []) {
+                rules: [MitigationRule] = [], enrollment: EnrollmentSettings? = nil) {
         self.broker = broker
         self.databasePath = databasePath
         self.topics = topics
         self.username = username
         self.password = password
+        self.tls = tls
         self.clientID = clientID
         self.tickInterval = tickInterval
         self.missedHeartbeats = missedHeartbeats
         self.commitWindow = commitWindow
         self.retention = retention
         self.rules = rules
+        self.enrollment = enrollment
     }
 }

@@ -39,6 +39,10 @@ extension EngineShell {
         case .addRule: payload = respond(request, routing) { try self.addRule(try Wire.decode(AddRuleRequest.self, from: $0)) }
         case .removeRule: payload = respond(request, routing) { try self.removeRule(try Wire.decode(RemoveRuleRequest.self, from: $0)) }
         case .ruleHistory: payload = respond(request, routing) { try self.ruleHistory(try Wire.decode(RuleHistoryRequest.self, from: $0)) }
+        case .approveNode:
+            payload = respond(request, routing) { try self.approve(try Wire.decode(EnrollmentDecisionRequest.self, from: $0)) }
+        case .rejectNode:
+            payload = respond(request, routing) { try self.reject(try Wire.decode(EnrollmentDecisionRequest.self, from: $0)) }
         }
         _ = try? client.publish(MQTTMessage(topic: replyTopic, payload: payload, qos: 1, correlationData: request.correlationData))
     }

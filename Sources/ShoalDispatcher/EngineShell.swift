@@ -1,3 +1,4 @@
+import BrokerLauncher
 import Foundation
 import Logging
 import Mosquitto
@@ -26,9 +27,16 @@ final class EngineShell {
     var unfolded: [(job: String, executions: [ExecutionRecord])] = []
     /// When finished jobs are next checked against `retention` (at start, then every 10 minutes).
     var retentionDue: Double = 0
+    /// nil: this dispatcher does not enroll nodes (no secure profile).
+    let enrollment: EnrollmentSettings?
+    /// Secrets of first enrollment requests waiting to be hashed (`takeHashRequests`), and
+    /// the nodes whose hash is being made (a repeated request is not hashed twice).
+    var hashRequests: [CredentialHashing] = []
+    var hashing: Set<String> = []
 
     init(store: DispatcherStore, client: MQTTClient, events: EventPublisher, topics: TopicTree,
          missedHeartbeats: Double, retention: RetentionPolicy = RetentionPolicy(), rules: [MitigationRule] = [],
+         enrollment: EnrollmentSettings? = nil,
          logger: Logger,
          clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
         self.store = store
@@ -37,18 +45,21 @@ final class EngineShell {
         self.topics = topics
         self.retention = retention
         self.logger = logger
+        self.enrollment = enrollment
         // Jobs that finished just before a stop may not have been folded yet.
         try store.foldFinishedJobs()
         let recovered = DispatchEngine.Recovered(
             nodes: try store.allNodes(),
-            unfinished: try store.unfinishedJobs().map { job, executions in (job, executions, try store.output(of: job.id)) })
+            unfinished: try store.unfinishedJobs().map { job, executions in (job, executions, try store.output(of: job.id)) },
+            enrollments: try store.allEnrollments())
+        let policy = EnrollmentPolicy(autoApprove: enrollment?.autoApprove, reservedIDs: SecureBrokerProfile.roleUsers)
         for rule in rules {
             try rule.validate()
             try store.saveRule(rule)
         }
         let ruleBook = RuleBook(rules: try store.allRules(), history: try store.lastFirings())
         engine = DispatchEngine(topics: topics, missedHeartbeats: missedHeartbeats, recovered: recovered,
-                                ruleBook: ruleBook, logger: logger, clock: clock)
+                                ruleBook: ruleBook, enrollmentPolicy: policy, logger: logger, clock: clock)
         engine.rememberRuleJobs(try store.ruleHistory(rule: nil, limit: 10_000))
     }
 
@@ -64,8 +75,10 @@ final class EngineShell {
         switch route {
         case .api(let operation): answer(operation, message)
         case .unknownAPI(let name): answerUnknown(name, message)
+        case .enrollmentRequest(let node): receiveEnrollment(node: node, payload: message.payload)
         default: engine.ingest(route, payload: message.payload)
         }
+        applyCredentialChanges()
         publishOutbox()
         submitFirings()
     }

@@ -24,7 +24,9 @@ extension DispatchEngine {
             throw EngineError("empty selector: give a selector, or say all=true (shoal run --all) to target every node")
         }
         let time = now()
-        let registry = plannerRegistry ?? FanOutPlanner.Registry(nodes.values.map { .init(id: $0.id, labels: $0.labels) })
+        // Pending and rejected nodes get no work: they are not candidates at all.
+        let registry = plannerRegistry ?? FanOutPlanner.Registry(
+            nodes.values.filter { mayReceiveWork($0.id) }.map { .init(id: $0.id, labels: $0.labels) })
         plannerRegistry = registry
         let plan = planner.plan(selector, registry: registry)
         let job = JobRecord(id: id, selector: selector.text, task: request.task, timeout: request.timeout,
@@ -114,7 +116,19 @@ extension DispatchEngine {
         } catch {
             throw EngineError("invalid selector: \(error.description)")
         }
-        return nodes.values.filter { selector.matches($0.labels) }.sorted { $0.id < $1.id }.map(\.view)
+        var views = nodes.values.filter { selector.matches($0.labels) }.map { node in
+            var view = node.view
+            view.enrollment = enrollments[node.id]?.state
+            return view
+        }
+        // Nodes that asked to enroll and never connected with credentials of their own:
+        // listed with the labels they asked with, so an operator can decide.
+        for enrollment in enrollments.values where nodes[enrollment.node] == nil && selector.matches(enrollment.labels) {
+            views.append(NodeView(id: enrollment.node, labels: enrollment.labels, online: false, version: "",
+                                  firstSeen: enrollment.requestedAt, lastSeen: enrollment.requestedAt,
+                                  enrollment: enrollment.state))
+        }
+        return views.sorted { $0.id < $1.id }
     }
 
     package func jobView(_ job: JobRecord, counts: [String: Int]) -> JobView {

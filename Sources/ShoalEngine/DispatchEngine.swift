@@ -40,6 +40,14 @@ package final class DispatchEngine {
     var silenceCheckDue: Double = 0
     /// Final executions of jobs finished in memory whose finish is not yet committed.
     var finishing: [String: [String: ExecutionRecord]] = [:]
+    /// Enrollment requests and decisions, by node id (nodes given credentials by an operator
+    /// have none).
+    package var enrollments: [String: EnrollmentRecord] = [:]
+    package let enrollmentPolicy: EnrollmentPolicy
+    /// Broker credentials to add or remove, in order (`takeCredentialChanges`); the owner
+    /// applies them before it publishes the outbox, so an approval's answer never arrives
+    /// before the broker knows the node's password.
+    package var credentialChanges: [CredentialChange] = []
     /// When each open execution was last re-sent to its node (`ResyncRule`).
     var lastResync: [ExecutionKey: Double] = [:]
     /// The next time `tick` looks for executions to resync (every few seconds, not every tick).
@@ -88,25 +96,31 @@ package final class DispatchEngine {
     package struct Recovered {
         package var nodes: [NodeRecord]
         package var unfinished: [(job: JobRecord, executions: [ExecutionRecord], output: [String: (stdout: String, stderr: String)])]
+        package var enrollments: [EnrollmentRecord]
 
         package init(nodes: [NodeRecord] = [],
-                     unfinished: [(job: JobRecord, executions: [ExecutionRecord], output: [String: (stdout: String, stderr: String)])] = []) {
+                     unfinished: [(job: JobRecord, executions: [ExecutionRecord], output: [String: (stdout: String, stderr: String)])] = [],
+                     enrollments: [EnrollmentRecord] = []) {
             self.nodes = nodes
             self.unfinished = unfinished
+            self.enrollments = enrollments
         }
     }
 
     package init(topics: TopicTree, missedHeartbeats: Double, resyncRule: ResyncRule = ResyncRule(),
-                 recovered: Recovered = Recovered(), ruleBook: RuleBook = RuleBook(), logger: Logger,
-                 clock: @escaping @Sendable () -> Double) {
+                 recovered: Recovered = Recovered(), ruleBook: RuleBook = RuleBook(),
+                 enrollmentPolicy: EnrollmentPolicy = EnrollmentPolicy(),
+                 logger: Logger, clock: @escaping @Sendable () -> Double) {
         self.topics = topics
         self.ruleBook = ruleBook
+        self.enrollmentPolicy = enrollmentPolicy
         let startMilliseconds = clock() * 1000
         self.ruleJobIDs = SplitMix64(seed: (0..<1e18).contains(startMilliseconds) ? UInt64(startMilliseconds) : 0)
         self.missedHeartbeats = missedHeartbeats
         self.resyncRule = resyncRule
         self.logger = logger
         self.clock = clock
+        for enrollment in recovered.enrollments { enrollments[enrollment.node] = enrollment }
         // Heartbeats are kept in memory only, so stored `lastSeen` values are old: give
         // nodes that were online a fresh window instead of declaring them all offline.
         let loadedAt = clock()
@@ -137,7 +151,7 @@ package final class DispatchEngine {
         case .heartbeat(let node): ingestHeartbeat(node: node, payload: payload)
         case .execStatus(let node, let job): ingestStatus(node: node, job: job, payload: payload)
         case .execOutput(let node, let job): ingestOutput(node: node, job: job, payload: payload)
-        case .nodeJob, .nodeControl, .cellJob, .api, .unknownAPI:
+        case .nodeJob, .nodeControl, .cellJob, .api, .unknownAPI, .enrollmentRequest, .enrollmentAnswer:
             logger.debug("Ignored a message on a topic agents do not report on")
         }
     }

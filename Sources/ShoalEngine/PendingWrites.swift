@@ -11,16 +11,19 @@ package struct PendingWrites: Sendable {
     package var finishedJobs: [(String, Double)] = []
     /// Nodes removed from the registry (`nodes.forget`).
     package var forgottenNodes: [String] = []
+    /// Enrollment requests and decisions.
+    package var enrollments: [String: EnrollmentRecord] = [:]
     /// In order of change; announced after the commit.
     package var executionEvents: [ExecutionKey] = []
     package var nodeEvents: [String] = []
 
     package var isEmpty: Bool {
         nodes.isEmpty && executions.isEmpty && chunks.isEmpty && finishedJobs.isEmpty && forgottenNodes.isEmpty
+            && enrollments.isEmpty
     }
 
     /// Rows this commit would write.
-    package var rowCount: Int { nodes.count + executions.count + chunks.count }
+    package var rowCount: Int { nodes.count + executions.count + chunks.count + enrollments.count }
 
     package mutating func save(_ node: NodeRecord, announce: Bool) {
         nodes[node.id] = node

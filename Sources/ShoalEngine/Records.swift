@@ -40,6 +40,28 @@ package struct NodeRecord: Codable, Sendable, Equatable {
     }
 }
 
+/// A node's enrollment (a row of `enrollment`): what it asked with and what was decided.
+/// `credentialHash` is the broker's hash of the password the agent chose (never the
+/// password itself).
+package struct EnrollmentRecord: Codable, Sendable, Equatable {
+    package var node: String
+    package var state: EnrollmentState
+    package var labels: [String: String]
+    package var credentialHash: String
+    package var requestedAt: Double
+    package var decidedAt: Double?
+
+    package init(node: String, state: EnrollmentState, labels: [String: String], credentialHash: String,
+                 requestedAt: Double, decidedAt: Double? = nil) {
+        self.node = node
+        self.state = state
+        self.labels = labels
+        self.credentialHash = credentialHash
+        self.requestedAt = requestedAt
+        self.decidedAt = decidedAt
+    }
+}
+
 /// A job (a row of `job`).
 package struct JobRecord: Codable, Sendable, Equatable {
     package var id: String

@@ -21,6 +21,23 @@ struct BrokerConfigTests {
         #expect(lines.contains(line), "'\(line)' is missing from \(Self.developmentConfig)")
     }
 
+    /// `broker-config/secure/mosquitto.conf` keeps the tuning (anonymous access aside) and
+    /// sets everything the generated secure profile sets.
+    @Test func theSecureConfigCarriesTheTuningAndTheProfilesSettings() throws {
+        let path = URL(fileURLWithPath: Self.developmentConfig).deletingLastPathComponent()
+            .appendingPathComponent("secure/mosquitto.conf").path
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        for line in MosquittoBroker.Configuration.tuning where line != "allow_anonymous true" {
+            #expect(lines.contains(line), "'\(line)' is missing from \(path)")
+        }
+        #expect(lines.contains("allow_anonymous false"))
+        #expect(!lines.contains("allow_anonymous true"))
+        for line in SecureBrokerProfile(directory: "/etc/shoal/broker").brokerLines {
+            let key = String(line.prefix { $0 != " " })
+            #expect(lines.contains { $0.hasPrefix(key + " ") }, "'\(key)' is missing from \(path)")
+        }
+    }
+
     @Test func tuningIsNotEmpty() {
         #expect(!MosquittoBroker.Configuration.tuning.isEmpty)
         #expect(MosquittoBroker.Configuration.tuning.contains("persistence true"))

@@ -44,6 +44,7 @@ struct TopicTreeTests {
         #expect(topics.dispatcherFilters == [
             "shoal/v1/node/+/birth", "shoal/v1/node/+/death", "shoal/v1/node/+/hb",
             "shoal/v1/node/+/exec/+/status", "shoal/v1/node/+/exec/+/out", "shoal/v1/api/+",
+            "shoal/v1/enroll/+/request",
         ])
     }
 

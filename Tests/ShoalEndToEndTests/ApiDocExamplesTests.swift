@@ -1,3 +1,4 @@
+import BrokerLauncher
 import Foundation
 import Mosquitto
 import ShoalClient
@@ -33,10 +34,45 @@ import Testing
                 // Every job's events, from before its submission.
                 try await client.follow(job: "+")
                 var forgotten: Set<String> = []
-                for (index, example) in examples.enumerated() {
+                for (index, example) in examples.enumerated() where !Self.enrollmentOperations.contains(example.operation) {
                     try await Self.run(example, index: index, raw: raw, client: client, fleet: fleet, forgotten: &forgotten)
                 }
                 try await Self.listLimitDefaultsTo50(raw: raw, client: client)
+            }
+        }
+    }
+
+    /// Decisions on enrollment need pending nodes, which need the secure profile: their
+    /// examples run against a secure fleet (`enrollmentExamplesAreAnsweredAsThePageShows`).
+    static let enrollmentOperations: Set<String> = [APIOperation.approveNode.rawValue, APIOperation.rejectNode.rawValue]
+
+    /// The page's enrollment examples, in order, against a broker with the secure profile
+    /// where `edge-17` and `edge-18` have asked to enroll.
+    @Test func enrollmentExamplesAreAnsweredAsThePageShows() async throws {
+        let examples = try DocExample.all(in: DocExample.apiPage()).filter { Self.enrollmentOperations.contains($0.operation) }
+        #expect(!examples.isEmpty)
+        try await withSecureFleet { fleet in
+            let observer = try await fleet.rawClient(as: SecureBrokerProfile.dispatcherUser, clientID: "doc-answers")
+            defer { observer.stop() }
+            try await observer.subscribe([TopicTree().enrollmentAnswer("+")])
+            try fleet.startEnrollingAgent("edge-17", labels: ["region": "eu", "role": "edge"])
+            try fleet.startEnrollingAgent("edge-18", labels: ["region": "eu", "role": "edge"])
+            try await withTimeout(.seconds(30), "both pending") {
+                var waiting: Set<String> = ["edge-17", "edge-18"]
+                for await message in observer.messages {
+                    if let answer = try? Wire.decode(EnrollmentAnswer.self, from: message.payload), answer.state == .pending {
+                        waiting.remove(answer.node)
+                    }
+                    if waiting.isEmpty { return }
+                }
+            }
+            let raw = try await RawClient(port: fleet.address.port, username: SecureBrokerProfile.operatorUser,
+                                          password: try fleet.password(SecureBrokerProfile.operatorUser), tls: fleet.tls)
+            defer { raw.mqtt.stop() }
+            for (index, example) in examples.enumerated() {
+                let reply = try await raw.request("shoal/v1/api/\(example.operation)", example.request, correlation: "enroll-\(index)")
+                let problems = try JSON.parse(reply).mismatches(against: example.reply)
+                #expect(problems.isEmpty, "docs/api.md line \(example.line): \(problems.joined(separator: "; "))\nreply: \(reply)")
             }
         }
     }
@@ -126,8 +162,9 @@ private final class RawClient: Sendable {
     let mqtt: MQTTClient
     let replyTopic = "shoal/v1/reply/api-doc-examples"
 
-    init(port: Int32) async throws {
-        mqtt = try MQTTClient(configuration: .init(port: port, clientID: "api-doc-examples"), logger: testLogger("raw"))
+    init(port: Int32, username: String? = nil, password: String? = nil, tls: MQTTTLS? = nil) async throws {
+        mqtt = try MQTTClient(configuration: .init(port: port, clientID: "api-doc-examples", username: username, password: password,
+                                                   tls: tls), logger: testLogger("raw"))
         try await mqtt.start()
         try await mqtt.subscribe([replyTopic])
     }

@@ -17,6 +17,7 @@ import Testing
                 topics.birth("intruder"), topics.heartbeat("intruder"),
                 topics.execStatus(node: "target", job: "j1"), topics.execOutput(node: "target", job: "j1"),
                 topics.nodeJob("target"), topics.nodeControl("target"), topics.cellJob(cell),
+                topics.enrollmentRequest("target"), topics.enrollmentAnswer("target"),
             ]
             targets += APIOperation.allCases.map(topics.api)
 

@@ -19,10 +19,11 @@ struct EngineFixture {
     let topics = TopicTree()
     let engine: DispatchEngine
 
-    init(recovered: DispatchEngine.Recovered = DispatchEngine.Recovered(), missedHeartbeats: Double = 3) {
+    init(recovered: DispatchEngine.Recovered = DispatchEngine.Recovered(), missedHeartbeats: Double = 3,
+         enrollmentPolicy: EnrollmentPolicy = EnrollmentPolicy()) {
         let clock = self.clock
         engine = DispatchEngine(topics: topics, missedHeartbeats: missedHeartbeats, recovered: recovered,
-                                logger: Logger(label: "engine-test") { _ in SwiftLogNoOpLogHandler() },
+                                enrollmentPolicy: enrollmentPolicy, logger: Logger(label: "engine-test") { _ in SwiftLogNoOpLogHandler() },
                                 clock: { clock.now })
     }
 

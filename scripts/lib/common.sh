@@ -8,6 +8,8 @@ ensure_dependencies() {
     [ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
     command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
     command -v mosquitto_sub >/dev/null 2>&1 || missing+=(mosquitto-clients)
+    # The secure profile: certificates (openssl), hashed passwords (mosquitto_passwd, in mosquitto).
+    command -v openssl >/dev/null 2>&1 || missing+=(openssl)
     if [ ${#missing[@]} -eq 0 ]; then
         return 0
     fi

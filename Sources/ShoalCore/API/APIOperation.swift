@@ -12,6 +12,8 @@ public enum APIOperation: String, Sendable, CaseIterable, Codable {
     case addRule = "rules.add"
     case removeRule = "rules.remove"
     case ruleHistory = "rules.history"
+    case approveNode = "nodes.approve"
+    case rejectNode = "nodes.reject"
 }
 
 /// Reply routing for clients without MQTT v5 properties.

@@ -98,6 +98,13 @@ public struct ForgetNodeRequest: Sendable, Codable, Equatable {
     public init(node: String) { self.node = node }
 }
 
+/// Decides a pending enrollment: `nodes.approve` gives the node the credentials it asked
+/// for, `nodes.reject` refuses it for good (and removes its credentials if it had any).
+public struct EnrollmentDecisionRequest: Sendable, Codable, Equatable {
+    public var node: String
+    public init(node: String) { self.node = node }
+}
+
 public struct ListNodesRequest: Sendable, Codable, Equatable {
     public var selector: String
     public init(selector: String = "") { self.selector = selector }

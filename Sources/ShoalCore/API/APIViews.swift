@@ -8,9 +8,12 @@ public struct NodeView: Sendable, Codable, Equatable {
     public var lastSeen: Double
     /// Heartbeat clock minus dispatcher clock at receipt, seconds (positive: node ahead).
     public var clockOffset: Double?
+    /// Where the node stands in enrollment; absent for a node given its credentials by an
+    /// operator (or on a broker without the secure profile).
+    public var enrollment: EnrollmentState?
 
     public init(id: String, labels: [String: String], online: Bool, version: String,
-                firstSeen: Double, lastSeen: Double, clockOffset: Double? = nil) {
+                firstSeen: Double, lastSeen: Double, clockOffset: Double? = nil, enrollment: EnrollmentState? = nil) {
         self.id = id
         self.labels = labels
         self.online = online
@@ -18,6 +21,7 @@ public struct NodeView: Sendable, Codable, Equatable {
         self.firstSeen = firstSeen
         self.lastSeen = lastSeen
         self.clockOffset = clockOffset
+        self.enrollment = enrollment
     }
 }
 

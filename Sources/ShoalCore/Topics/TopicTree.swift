@@ -21,12 +21,17 @@ public struct TopicTree: Sendable, Hashable {
     public func reply(client: String) -> String { "\(prefix)/reply/\(client)" }
     public func jobEvents(_ job: String) -> String { "\(prefix)/events/job/\(job)" }
     public func nodeEvents(_ node: String) -> String { "\(prefix)/events/node/\(node)" }
+    /// Enrollment: outside `node/` on purpose, so that the bootstrap user's rights and an
+    /// agent's never overlap.
+    public func enrollmentRequest(_ node: String) -> String { "\(prefix)/enroll/\(node)/request" }
+    public func enrollmentAnswer(_ node: String) -> String { "\(prefix)/enroll/\(node)/answer" }
 
     /// What the dispatcher subscribes to: every node's reports and the API.
     public var dispatcherFilters: [String] {
         [
             "\(prefix)/node/+/birth", "\(prefix)/node/+/death", "\(prefix)/node/+/hb",
             "\(prefix)/node/+/exec/+/status", "\(prefix)/node/+/exec/+/out", "\(prefix)/api/+",
+            "\(prefix)/enroll/+/request",
         ]
     }
 
@@ -44,6 +49,8 @@ public struct TopicTree: Sendable, Hashable {
         case nodeJob(node: String)
         case nodeControl(node: String)
         case cellJob(Cell)
+        case enrollmentRequest(node: String)
+        case enrollmentAnswer(node: String)
         case api(APIOperation)
         /// `api/{name}` with a name no operation has: answered with an error, not silence.
         case unknownAPI(String)
@@ -87,6 +94,13 @@ public struct TopicTree: Sendable, Hashable {
             switch levels[4] {
             case "status": return .execStatus(node: node, job: job)
             case "out": return .execOutput(node: node, job: job)
+            default: return nil
+            }
+        case (3, "enroll"):
+            let node = String(levels[1])
+            switch levels[2] {
+            case "request": return .enrollmentRequest(node: node)
+            case "answer": return .enrollmentAnswer(node: node)
             default: return nil
             }
         case (5, "cell") where levels[4] == "job":

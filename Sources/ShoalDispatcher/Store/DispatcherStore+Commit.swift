@@ -18,6 +18,7 @@ extension DispatcherStore {
                 try insertChunk.execute(arguments: [chunk.job, chunk.node, chunk.seq, chunk.stream, chunk.data])
             }
             try Self.markFinished(batch.finishedJobs, db)
+            for enrollment in batch.enrollments.values { try enrollment.upsert(db) }
             for node in batch.forgottenNodes {
                 try db.execute(sql: "DELETE FROM node WHERE id = ?", arguments: [node])
             }

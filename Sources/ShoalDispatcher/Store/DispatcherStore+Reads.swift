@@ -8,6 +8,10 @@ extension DispatcherStore {
         try writer.read { db in try NodeRecord.order(Column("id")).fetchAll(db) }
     }
 
+    func allEnrollments() throws -> [EnrollmentRecord] {
+        try writer.read { db in try EnrollmentRecord.order(Column("node")).fetchAll(db) }
+    }
+
     func job(_ id: String) throws -> JobRecord? {
         try writer.read { db in try JobRecord.fetchOne(db, key: id) }
     }

@@ -152,6 +152,18 @@ public final class DispatcherStore: Sendable {
             }
             try db.create(index: "rule_firing_by_rule", on: "rule_firing", columns: ["rule", "seq"])
         }
+        migrator.registerMigration("v6: enrollment") { db in
+            // One row per node that asked to enroll: what it asked with (labels, the broker
+            // hash of its chosen password, never the password) and the decision.
+            try db.create(table: "enrollment") { table in
+                table.primaryKey("node", .text)
+                table.column("state", .text).notNull()
+                table.column("labels", .text).notNull()
+                table.column("credentialHash", .text).notNull()
+                table.column("requestedAt", .double).notNull()
+                table.column("decidedAt", .double)
+            }
+        }
         return migrator
     }
 }

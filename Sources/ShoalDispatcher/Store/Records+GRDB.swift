@@ -9,6 +9,10 @@ extension NodeRecord: FetchableRecord, PersistableRecord {
     package static let databaseTableName = "node"
 }
 
+extension EnrollmentRecord: FetchableRecord, PersistableRecord {
+    package static let databaseTableName = "enrollment"
+}
+
 extension JobRecord: FetchableRecord, PersistableRecord {
     package static let databaseTableName = "job"
     /// `nodes` (the expected list, up to hundreds of KiB) is read only by recovery.

@@ -18,9 +18,10 @@ enum CLIRuntime {
         _ connection: ConnectionOptions, _ body: @Sendable (DispatcherClient) async throws -> Result
     ) async throws -> Result {
         do {
+            let security = try connection.securityOrLocalFleet
             return try await DispatcherClient.with(
-                broker: try connection.addressOrLocalFleet, topics: connection.topics, username: connection.resolvedUsername,
-                password: connection.password, logger: quietLogger(), body)
+                broker: try connection.addressOrLocalFleet, topics: connection.topics, username: security.username,
+                password: security.password, tls: security.tls, logger: quietLogger(), body)
         } catch let failure as DispatcherClient.Failure {
             printError("error: \(failure.description)")
             throw ExitCode(failure.unavailable ? unavailableExitCode : 1)

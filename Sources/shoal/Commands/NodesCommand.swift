@@ -7,8 +7,8 @@ import ShoalCore
 
 struct Nodes: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List the fleet's nodes, or forget one that is gone for good.",
-        subcommands: [List.self, Forget.self], defaultSubcommand: List.self)
+        abstract: "List the fleet's nodes, decide pending enrollments, or forget a node that is gone for good.",
+        subcommands: [List.self, Approve.self, Reject.self, Forget.self], defaultSubcommand: List.self)
 
     struct Forget: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -70,14 +70,25 @@ extension Nodes {
                 var table = Table(headers: ["NODE", "STATUS", "LAST SEEN"] + keys.map { $0.uppercased() })
                 let now = Date().timeIntervalSince1970
                 table.rows = nodes.map { node in
-                    [node.id, node.online ? "online" : "offline", DurationText.format(max(0, now - node.lastSeen)) + " ago"]
+                    [node.id, status(node), DurationText.format(max(0, now - node.lastSeen)) + " ago"]
                         + keys.map { node.labels[$0] ?? "-" }
                 }
                 print(output.output == .csv ? table.csv() : table.render())
                 if output.output == .table {
                     let online = nodes.filter(\.online).count
-                    print("\n\(nodes.count) nodes, \(online) online, \(nodes.count - online) offline")
+                    let waiting = nodes.filter { $0.enrollment == .pending }.count
+                    print("\n\(nodes.count) nodes, \(online) online, \(nodes.count - online) offline"
+                          + (waiting > 0 ? "; \(waiting) pending: shoal nodes approve|reject NODE" : ""))
                 }
+            }
+        }
+
+        /// Online or offline, unless enrollment says more: a pending or rejected node gets no work.
+        private func status(_ node: NodeView) -> String {
+            switch node.enrollment {
+            case .pending?: "pending"
+            case .rejected?: "rejected"
+            case .approved?, nil: node.online ? "online" : "offline"
             }
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BrokerLauncher
 import ShoalCommandLine
 import ShoalCore
 import ShoalDispatcher
@@ -26,11 +27,47 @@ struct Dispatcher: AsyncParsableCommand {
     @Option(name: .long, help: "A YAML file of mitigation rules to add at start (see docs/rules.md).")
     var rules: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Enroll nodes: the broker's password file, where approved nodes are added (needs --broker-pid-file).",
+        discussion: "Without it, enrollment requests are answered `rejected` and every node with credentials gets work.",
+        valueName: "path"))
+    var enrollPasswordFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("The broker's pid_file: it is sent SIGHUP to reload its password file.", valueName: "path"))
+    var brokerPidFile: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Approve enrollment requests whose labels match this selector at once (labs), e.g. 'env=lab'.", valueName: "selector"))
+    var autoApprove: String?
+
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
         guard (1...(1 << 20)).contains(keepOutputMib) else {
             throw ValidationError("--keep-output-mib must be between 1 and 1048576 (1 TiB), e.g. --keep-output-mib 1024")
+        }
+        if (enrollPasswordFile == nil) != (brokerPidFile == nil) {
+            throw ValidationError("--enroll-password-file and --broker-pid-file go together (the broker must reload what the dispatcher writes)")
+        }
+        if autoApprove != nil && enrollPasswordFile == nil {
+            throw ValidationError("--auto-approve needs enrollment: add --enroll-password-file and --broker-pid-file")
+        }
+        if let autoApprove {
+            let selector: Selector
+            do {
+                selector = try Selector(parsing: autoApprove)
+            } catch {
+                throw ValidationError("--auto-approve: invalid selector: \(error.description)")
+            }
+            if selector.isEmpty { throw ValidationError("--auto-approve needs a non-empty selector, e.g. --auto-approve 'env=lab'") }
+        }
+    }
+
+    private var enrollment: EnrollmentSettings? {
+        get throws {
+            guard let enrollPasswordFile, let brokerPidFile else { return nil }
+            return EnrollmentSettings(passwordFile: BrokerPasswordFile(path: enrollPasswordFile, pidFile: brokerPidFile),
+                                      autoApprove: try autoApprove.map { try Selector(parsing: $0) })
         }
     }
     @OptionGroup var logging: LoggingOptions
@@ -46,9 +83,10 @@ struct Dispatcher: AsyncParsableCommand {
         }
         let configuration = DispatcherConfiguration(
             broker: try connection.addressOrLocalFleet, databasePath: db, topics: connection.topics,
-            username: connection.resolvedUsername, password: connection.password,
+            username: connection.resolvedUsername, password: try connection.password, tls: connection.tls,
             commitWindow: commitWindow.duration,
-            retention: RetentionPolicy(maxAge: keepJobs.seconds, maxBytes: keepOutputMib << 20), rules: fileRules)
+            retention: RetentionPolicy(maxAge: keepJobs.seconds, maxBytes: keepOutputMib << 20), rules: fileRules,
+            enrollment: try enrollment)
         try await ServiceRuntime.run(ShoalDispatcher.Dispatcher(configuration: configuration, logger: logger), logger: logger)
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BrokerLauncher
 import FleetSupervision
 import Foundation
 import Logging
@@ -27,6 +28,11 @@ struct Up: AsyncParsableCommand {
             transform: DurationArgument.parser("--heartbeat", in: Limits.heartbeatInterval))
     var heartbeat = DurationArgument("5s", seconds: 5)
 
+    @Flag(name: .long, help: ArgumentHelp(
+        "Run the broker with the secure profile: TLS, a password per member, ACLs, enrollment.",
+        discussion: "Certificates and credentials are made in $SHOAL_HOME/up/secure; the CLI uses the operator's by itself."))
+    var secure = false
+
     func validate() throws {
         guard (0...500).contains(agents) else { throw ValidationError("--agents must be between 0 and 500 (0: broker and dispatcher only, e.g. for `shoal simulate`)") }
         if let port, !(1...65535).contains(port) { throw ValidationError("--port must be between 1 and 65535") }
@@ -41,13 +47,21 @@ struct Up: AsyncParsableCommand {
 
         let fleet: LocalFleet
         do {
-            fleet = try await LocalFleet.start(directory: directory, port: try port ?? LocalPort.free(), logger: logger)
+            fleet = try await LocalFleet.start(directory: directory, port: try port ?? LocalPort.free(), secure: secure,
+                                               agents: agents, logger: logger)
         } catch {
             CLIRuntime.printError("error: \(error)\n(is mosquitto installed? scripts/demo installs it)")
             throw ExitCode(CLIRuntime.unavailableExitCode)
         }
         let address = fleet.broker.address
-        CLIRuntime.printError("broker     \(address)  (pid \(fleet.broker.process.pid))")
+        CLIRuntime.printError("broker     \(address)  (pid \(fleet.broker.process.pid))" + (secure ? ", TLS, secure profile" : ""))
+        if let profile = fleet.profile {
+            CLIRuntime.printError("secure     CA \(profile.caFile); bootstrap token \(profile.secretFile(for: SecureBrokerProfile.bootstrapUser))")
+        }
+        let security = fleet.profile.map { profile in
+            ClientSecurity(username: SecureBrokerProfile.operatorUser,
+                           password: try? SecretFile.readPassword(profile.operatorPasswordFile), tls: MQTTTLS(caFile: profile.caFile))
+        } ?? ClientSecurity()
         let expected = agents, agentHeartbeat = heartbeat.text
         // One task brings the fleet up and then waits; the other waits for Ctrl-C or
         // SIGTERM. Whichever ends first ends the other, so a signal stops the fleet at any
@@ -57,7 +71,7 @@ struct Up: AsyncParsableCommand {
                 do {
                     try fleet.startDispatcher()
                     try await Self.waitForFleet(fleet, agents: expected, heartbeat: agentHeartbeat,
-                                                address: address, logger: logger)
+                                                address: address, security: security, logger: logger)
                     try address.description.write(toFile: LocalFleetState.brokerFile, atomically: false, encoding: .utf8)
                 } catch is CancellationError {
                     return .interrupted
@@ -97,9 +111,13 @@ struct Up: AsyncParsableCommand {
 
     /// Starts the agents once the dispatcher answers, then waits until every one is online.
     private static func waitForFleet(
-        _ fleet: LocalFleet, agents expected: Int, heartbeat: String, address: BrokerAddress, logger: Logger
+        _ fleet: LocalFleet, agents expected: Int, heartbeat: String, address: BrokerAddress, security: ClientSecurity,
+        logger: Logger
     ) async throws {
-        let answered = try await DispatcherClient.with(broker: address, requestTimeout: .seconds(1), logger: logger) { client in
+        let answered = try await DispatcherClient.with(
+            broker: address, username: security.username, password: security.password, tls: security.tls,
+            requestTimeout: .seconds(1), logger: logger
+        ) { client in
             for _ in 0..<30 {
                 try Task.checkCancellation()
                 // The dispatcher subscribes shortly after it starts; ask until it answers.
@@ -110,7 +128,8 @@ struct Up: AsyncParsableCommand {
         guard answered else { throw DispatcherClient.Failure("the dispatcher did not answer within 30 s") }
         CLIRuntime.printError("dispatcher ready")
         try fleet.startAgents(expected, heartbeat: heartbeat)
-        try await DispatcherClient.with(broker: address, logger: logger) { client in
+        try await DispatcherClient.with(broker: address, username: security.username, password: security.password,
+                                        tls: security.tls, logger: logger) { client in
             try await client.followNodes()
             let current = try await client.request(.listNodes, ListNodesRequest(), as: [NodeView].self)
             var up = Set(current.filter(\.online).map(\.id))
