@@ -40,6 +40,14 @@ public struct AgentOptions: ParsableArguments {
             transform: DurationArgument.parser("--heartbeat", in: Limits.heartbeatInterval))
     var heartbeat = DurationArgument("5s", seconds: 5)
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Shell script that isolates this node when it is quarantined (default: nftables rules that keep only the broker reachable).",
+        discussion: "Run with /bin/sh -c, with SHOAL_BROKER_HOST, SHOAL_BROKER_PORT and SHOAL_NODE_ID set; it must succeed when run twice."))
+    var isolateCommand: String?
+
+    @Option(name: .long, help: "Shell script that undoes --isolate-command when the node is released (default: deletes the nftables table).")
+    var releaseCommand: String?
+
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var logging: LoggingOptions
 
@@ -53,6 +61,15 @@ public struct AgentOptions: ParsableArguments {
             }
         }
         if let id, !TopicTree.isValidLevel(id) { throw ValidationError("node id '\(id)' may not contain '/', '+' or '#'") }
+        for (flag, script) in [("--isolate-command", isolateCommand), ("--release-command", releaseCommand)] {
+            guard let script else { continue }
+            if script.isEmpty { throw ValidationError("\(flag) is empty; leave it out for the built-in action, or give e.g. \(flag) 'true'") }
+            do {
+                try Bounds.check(script, flag, maxBytes: Limits.argumentBytes)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
     }
 
     /// Runs the agent until SIGTERM or SIGINT.
@@ -67,7 +84,9 @@ public struct AgentOptions: ParsableArguments {
             broker: try connection.address, nodeID: nodeID, labels: labels,
             dataDirectory: dataDir ?? ShoalHome.path + "/agent-\(nodeID)",
             heartbeatInterval: heartbeat.seconds, topics: connection.topics,
-            username: connection.resolvedUsername ?? nodeID, password: connection.password)
+            username: connection.resolvedUsername ?? nodeID, password: connection.password,
+            isolateAction: isolateCommand.map(IsolationAction.init(script:)) ?? .defaultIsolate,
+            releaseAction: releaseCommand.map(IsolationAction.init(script:)) ?? .defaultRelease)
         try await ServiceRuntime.run(Agent(configuration: configuration, logger: logger), logger: logger)
     }
 }

@@ -40,7 +40,8 @@ final class EngineShell {
         try store.foldFinishedJobs()
         let recovered = DispatchEngine.Recovered(
             nodes: try store.allNodes(),
-            unfinished: try store.unfinishedJobs().map { job, executions in (job, executions, try store.output(of: job.id)) })
+            unfinished: try store.unfinishedJobs().map { job, executions in (job, executions, try store.output(of: job.id)) },
+            cancellations: try store.openCancellations())
         engine = DispatchEngine(topics: topics, missedHeartbeats: missedHeartbeats, recovered: recovered,
                                 logger: logger, clock: clock)
     }

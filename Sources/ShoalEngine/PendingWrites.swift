@@ -11,16 +11,24 @@ package struct PendingWrites: Sendable {
     package var finishedJobs: [(String, Double)] = []
     /// Nodes removed from the registry (`nodes.forget`).
     package var forgottenNodes: [String] = []
+    /// Cancel requests to keep until their jobs are deleted.
+    package var cancellations: [CancellationRecord] = []
+    /// Operators' actions, for the append-only audit record.
+    package var audit: [AuditRecord] = []
+    /// Output chunks that arrived as chunks (not inside a terminal report) in this batch, by
+    /// job, for the followers of its events (`JobEvent.output`).
+    package var liveOutput: [String: [OutputChunkView]] = [:]
     /// In order of change; announced after the commit.
     package var executionEvents: [ExecutionKey] = []
     package var nodeEvents: [String] = []
 
     package var isEmpty: Bool {
         nodes.isEmpty && executions.isEmpty && chunks.isEmpty && finishedJobs.isEmpty && forgottenNodes.isEmpty
+            && cancellations.isEmpty && audit.isEmpty
     }
 
     /// Rows this commit would write.
-    package var rowCount: Int { nodes.count + executions.count + chunks.count }
+    package var rowCount: Int { nodes.count + executions.count + chunks.count + cancellations.count + audit.count }
 
     package mutating func save(_ node: NodeRecord, announce: Bool) {
         nodes[node.id] = node

@@ -8,6 +8,8 @@ ensure_dependencies() {
     [ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
     command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
     command -v mosquitto_sub >/dev/null 2>&1 || missing+=(mosquitto-clients)
+    # The agent's built-in isolation of a quarantined node (QuarantineTests run it in a netns).
+    command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || missing+=(nftables)
     if [ ${#missing[@]} -eq 0 ]; then
         return 0
     fi

@@ -8,6 +8,13 @@ public enum APIOperation: String, Sendable, CaseIterable, Codable {
     case jobOutput = "jobs.output"
     case listNodes = "nodes.list"
     case forgetNode = "nodes.forget"
+    case cancelJob = "jobs.cancel"
+    case cordonNode = "nodes.cordon"
+    case uncordonNode = "nodes.uncordon"
+    case quarantineNode = "nodes.quarantine"
+    case releaseNode = "nodes.release"
+    case labelNode = "nodes.label"
+    case listAudit = "audit.list"
 }
 
 /// Reply routing for clients without MQTT v5 properties.
