@@ -1,4 +1,5 @@
 import Foundation
+import Mosquitto
 import ShoalClient
 import ShoalCore
 import ShoalTestSupport
@@ -70,6 +71,32 @@ import Testing
                     }
                 }
                 #expect(try await client.request(.listAudit, ListAuditRequest(), as: [AuditEntry].self).isEmpty)
+            }
+        }
+    }
+}
+
+/// The new flags and arguments are checked before anything is sent: a usage error (64)
+/// that names what is wrong, never a crash.
+@Suite struct IncidentCommandLineTests {
+    @Test func hostileFlagsAreUsageErrors() async throws {
+        try await withTemporaryDirectory("shoal-cli") { home in
+            let nowhere = BrokerAddress(host: "127.0.0.1", port: 1)
+            for arguments in [
+                ["audit", "--since", "1e300"], ["audit", "--since", "-1s"], ["audit", "--since", "0x10"],
+                ["audit", "--limit", "0"], ["audit", "--limit", "1001"], ["audit", "--limit", "9223372036854775808"],
+                ["jobs", "cancel", "a/b"], ["jobs", "cancel", ""], ["jobs", "cancel", "j", "--node", "a/b"],
+                ["jobs", "logs", "x#y"],
+                ["nodes", "cordon", "a+b"], ["nodes", "quarantine", ""], ["nodes", "release", "a/b"],
+                ["nodes", "label", "n"], ["nodes", "label", "n", "bare"], ["nodes", "label", "n", "-"],
+                ["nodes", "label", "n", "k=v", "k-"], ["nodes", "label", "n", "=v"],
+                ["nodes", "label", "n", "k=" + String(repeating: "v", count: 2000)],
+                ["run", "-f", "--detach", "--all", "--", "true"],
+                // (A NUL cannot be passed in argv at all: the kernel ends the argument there.)
+                ["agent", "--isolate-command", ""], ["agent", "--release-command", ""],
+            ] {
+                let result = try await ShoalBinary.run(arguments, broker: nowhere, home: home)
+                #expect(result.exitCode == 64, "shoal \(arguments.joined(separator: " ")): \(result.stderr)")
             }
         }
     }
