@@ -176,6 +176,7 @@ public final class Agent: Service, Sendable {
                     logger.debug("Ignored a control message that arrived while stopping", metadata: ["topic": "\(message.topic)"])
                     continue
                 }
+                executor.stopOrHold(job)
                 await executor.cancel(job)
                 deferred.remove(job)
             case .cellJob, .nodeJob:
@@ -220,7 +221,11 @@ public final class Agent: Service, Sendable {
                 return
             }
             switch control.op {
-            case .cancel: if let job = control.job { jobs.addTask { await executor.cancel(job) } }
+            case .cancel:
+                guard let job = control.job else { return }
+                // At once, in delivery order: a job delivered just before must see it (see `cancel`).
+                executor.stopOrHold(job)
+                jobs.addTask { await executor.cancel(job) }
             case .rebirth: publishBirth(client: client, bdSeq: bdSeq, births: births)
             case .quarantine, .release, .labels: controls.yield(control)
             }

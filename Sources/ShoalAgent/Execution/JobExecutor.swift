@@ -267,10 +267,15 @@ final class JobExecutor: Sendable {
     /// `canceled`; a job not yet delivered is claimed as `canceled`, so that it is never
     /// run when it arrives (from the broker's queue, or kept from a previous stop); a job
     /// that already ended repeats its outcome (the dispatcher asks until it hears one).
+    ///
+    /// The agent calls `stopOrHold` first, in delivery order, then this: a job delivered
+    /// just before its cancel (both waiting in the node's session while it was offline)
+    /// finds the hold before its process starts.
     func cancel(_ job: String) async {
-        if killIfRunning(job) { return }
+        if running.withLock({ $0.jobs[job] != nil }) { return }
         do {
             if try ledger.claim(job, at: now()) {
+                running.withLock { _ = $0.canceledBeforeStart.remove(job) }
                 logger.info("Job canceled before it arrived; it will not run", metadata: ["job.id": "\(job)"])
                 await finish(job, seq: ExecutionReporting.terminalSeq, state: .canceled, reason: Self.canceledBeforeStart)
                 return
@@ -279,28 +284,24 @@ final class JobExecutor: Sendable {
             logger.error("Cannot record a cancel in the ledger", metadata: ["job.id": "\(job)", "error": "\(error)"])
         }
         if ledger.entry(job)?.state.isTerminal == true {
+            running.withLock { _ = $0.canceledBeforeStart.remove(job) }
             await repeatRecordedOutcome(of: job)
-            return
         }
-        // Claimed, not started yet (or starting now): `run` checks before and after the spawn.
-        let started = running.withLock { running -> Bool in
-            guard running.jobs[job] != nil else {
-                running.canceledBeforeStart.insert(job)
-                return false
-            }
-            return true
-        }
-        if started { _ = killIfRunning(job) }
+        // Otherwise claimed and not started yet: `run` finds the hold before (or as) it spawns.
     }
 
-    private func killIfRunning(_ job: String) -> Bool {
+    /// The synchronous half of a cancel: kills the job's cgroup if it runs, else holds the
+    /// job id so that `run` never starts it.
+    func stopOrHold(_ job: String) {
         let target = running.withLock { running -> RunningJob? in
+            guard running.jobs[job] != nil else {
+                running.canceledBeforeStart.insert(job)
+                return nil
+            }
             running.jobs[job]?.canceled = true
             return running.jobs[job]
         }
-        guard let target else { return false }
-        _ = target.process.killIfRunning(cgroup: target.cgroup)
-        return true
+        _ = target?.process.killIfRunning(cgroup: target?.cgroup)
     }
 
     static let canceledBeforeStart = "canceled by an operator before it started; not run"
