@@ -30,8 +30,9 @@ import Testing
                 try await client.follow(job: job)
                 let now = try await client.request(.getJob, GetJobRequest(id: job, withOutput: false), as: JobDetail.self)
                 guard !now.job.isFinished else { return }
+                let open = Set(now.executions.filter { !$0.state.isTerminal }.map(\.node))
                 _ = try await withTimeout(.seconds(20), "the first job to end") {
-                    try await awaitJob(client, job: job) { $0["k1"]?.state.isTerminal == true && $0["k2"]?.state.isTerminal == true }
+                    try await awaitJob(client, job: job) { views in open.allSatisfy { views[$0]?.state.isTerminal == true } }
                 }
             }
             let finished = try decodeJSON(JobDetail.self, try await fleet.shoal("jobs", "show", job, "-o", "json").stdout)
