@@ -83,12 +83,19 @@ public final class LocalFleet: Sendable {
         members.withLock { $0.dispatcher = dispatcher }
     }
 
+    /// The local agents share this machine: isolating one "node" would cut off all of them
+    /// and everything else here, so their quarantine only says so.
+    static let sharedMachineIsolation = [
+        "--isolate-command", "echo 'shoal up: local agents share this machine; not changing its network rules' >&2",
+        "--release-command", "true",
+    ]
+
     public func startAgents(_ count: Int, heartbeat: String) throws {
         for index in 0..<count {
             let name = Self.agentName(index)
             let labels = Self.labels(forAgent: index).sorted { $0.key < $1.key }.flatMap { ["--label", "\($0.key)=\($0.value)"] }
             let agent = try spawn(name, ["agent", "--id", name, "--data-dir", directory + "/agents/\(name)",
-                                         "--heartbeat", heartbeat] + labels + credentials(name))
+                                         "--heartbeat", heartbeat] + labels + credentials(name) + Self.sharedMachineIsolation)
             members.withLock { $0.agents.append(agent) }
         }
     }

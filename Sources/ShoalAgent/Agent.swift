@@ -18,17 +18,21 @@ import Synchronization
 /// own timeouts bound them), publishes its death and disconnects.
 public final class Agent: Service, Sendable {
     public let configuration: AgentConfiguration
-    /// Automatic labels merged with configured ones.
-    public let labels: [String: String]
+    /// Labels and quarantine as operators set them from the control plane.
+    private let operatorState: OperatorState
     private let logger: Logger
 
     public init(configuration: AgentConfiguration, logger: Logger) {
         self.configuration = configuration
-        self.labels = NodeFacts.collect(nodeID: configuration.nodeID).merging(configuration.labels) { _, configured in configured }
+        let base = NodeFacts.collect(nodeID: configuration.nodeID).merging(configuration.labels) { _, configured in configured }
+        operatorState = OperatorState(directory: configuration.dataDirectory, base: base)
         var logger = logger
         logger[metadataKey: "node.id"] = "\(configuration.nodeID)"
         self.logger = logger
     }
+
+    /// Automatic labels merged with configured ones, then with those set from the control plane.
+    public var labels: [String: String] { operatorState.labels }
 
     public var cell: Cell { Cell(labels: labels) }
 
@@ -69,7 +73,10 @@ public final class Agent: Service, Sendable {
         }
         let client = try MQTTClient(configuration: mqttConfiguration, logger: logger)
         let reporter = Reporter(client: client, outbox: outbox, logger: logger)
-        let executor = JobExecutor(configuration: configuration, ledger: ledger, reporter: reporter, logger: logger)
+        let executor = JobExecutor(configuration: configuration, ledger: ledger, reporter: reporter,
+                                   operatorState: operatorState, logger: logger)
+        // Rules do not survive a reboot: a node still quarantined isolates itself again.
+        if operatorState.quarantined { await isolate(true) }
 
         let interrupted = executor.takeInterruptedJobs()
         let pruned = ledger.prune(now: Date().timeIntervalSince1970)
@@ -83,9 +90,17 @@ public final class Agent: Service, Sendable {
         // shutdown must not end the client's stream, or what the broker delivers until the
         // disconnect (already acknowledged by libmosquitto) would vanish.
         let (inbox, inboxSink) = AsyncStream.makeStream(of: Inbound.self)
+        // Operators' decisions run one at a time, in the order sent (a quarantine then a
+        // release must not swap).
+        let (controls, controlSink) = AsyncStream.makeStream(of: ControlMessage.self)
         let takenOver = Flag()
         let births = SentBirths()
         await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await control in controls {
+                    await self.apply(control, client: client, bdSeq: bdSeq, births: births)
+                }
+            }
             group.addTask {
                 for await message in client.messages { inboxSink.yield(.message(message)) }
                 inboxSink.finish()
@@ -132,13 +147,15 @@ public final class Agent: Service, Sendable {
                 await withGracefulShutdownHandler {
                     for await item in inbox {
                         guard case .message(let message) = item else { break }
-                        self.dispatch(message, client: client, bdSeq: bdSeq, births: births, executor: executor, jobs: &jobs)
+                        self.dispatch(message, client: client, bdSeq: bdSeq, births: births, executor: executor,
+                                      controls: controlSink, jobs: &jobs)
                     }
                 } onGracefulShutdown: {
                     inboxSink.yield(.stop)
                 }
                 logger.info("Stopping: no new jobs; waiting for running ones", metadata: ["jobs.running": "\(executor.runningCount)"])
-                group.addTask { await self.keepForNextStart(inbox, deferred: deferred) }
+                controlSink.finish()
+                group.addTask { await self.keepForNextStart(inbox, deferred: deferred, executor: executor) }
             }
             // Running jobs have finished (the discarding group waited for them).
             if !takenOver.isSet {
@@ -166,10 +183,20 @@ public final class Agent: Service, Sendable {
 
     /// While running jobs finish, jobs still arrive; they are kept for the next start rather
     /// than started (or dropped: libmosquitto has acknowledged them to the broker).
-    private func keepForNextStart(_ inbox: AsyncStream<Inbound>, deferred: DeferredJobs) async {
+    private func keepForNextStart(_ inbox: AsyncStream<Inbound>, deferred: DeferredJobs, executor: JobExecutor) async {
         for await item in inbox {
             guard case .message(let message) = item else { continue }
             switch configuration.topics.route(message.topic) {
+            case .nodeControl:
+                // A cancel must hold for a job kept for the next start (it is then never run).
+                guard let control = try? Wire.decode(ControlMessage.self, from: message.payload), control.op == .cancel,
+                      let job = control.job, JobID.isValid(job) else {
+                    logger.debug("Ignored a control message that arrived while stopping", metadata: ["topic": "\(message.topic)"])
+                    continue
+                }
+                executor.stopOrHold(job)
+                await executor.cancel(job)
+                deferred.remove(job)
             case .cellJob, .nodeJob:
                 guard let job = try? Wire.decode(JobMessage.self, from: message.payload), JobID.isValid(job.id) else {
                     logger.warning("Dropped a malformed job message", metadata: ["topic": "\(message.topic)"])
@@ -190,7 +217,7 @@ public final class Agent: Service, Sendable {
 
     private func dispatch(
         _ message: MQTTMessage, client: MQTTClient, bdSeq: UInt64, births: SentBirths, executor: JobExecutor,
-        jobs: inout DiscardingTaskGroup
+        controls: AsyncStream<ControlMessage>.Continuation, jobs: inout DiscardingTaskGroup
     ) {
         switch configuration.topics.route(message.topic) {
         case .cellJob, .nodeJob:
@@ -203,13 +230,22 @@ public final class Agent: Service, Sendable {
                 logger.warning("Dropped a malformed job message", metadata: ["topic": "\(message.topic)", "error": "\(error)"])
             }
         case .nodeControl:
-            guard let control = try? Wire.decode(ControlMessage.self, from: message.payload) else {
-                logger.warning("Dropped a malformed control message", metadata: ["topic": "\(message.topic)"])
+            let control: ControlMessage
+            do {
+                control = try Wire.decode(ControlMessage.self, from: message.payload)
+                try control.validate()
+            } catch {
+                logger.warning("Dropped a malformed control message", metadata: ["topic": "\(message.topic)", "error": "\(error)"])
                 return
             }
             switch control.op {
-            case .cancel: if let job = control.job { executor.cancel(job) }
+            case .cancel:
+                guard let job = control.job else { return }
+                // At once, in delivery order: a job delivered just before must see it (see `cancel`).
+                executor.stopOrHold(job)
+                jobs.addTask { await executor.cancel(job) }
             case .rebirth: publishBirth(client: client, bdSeq: bdSeq, births: births)
+            case .quarantine, .release, .labels: controls.yield(control)
             }
         default:
             logger.debug("Ignored a message on an unexpected topic", metadata: ["topic": "\(message.topic)"])
@@ -231,10 +267,68 @@ public final class Agent: Service, Sendable {
         }
     }
 
+    /// Carries out a quarantine, release or relabelling, then announces the node as it now
+    /// is (a new birth), which is how the dispatcher learns that it was done.
+    private func apply(_ control: ControlMessage, client: MQTTClient, bdSeq: UInt64, births: SentBirths) async {
+        switch control.op {
+        case .quarantine:
+            // Ordinary jobs are refused from now on, even if the isolation action fails.
+            guard await isolate(true) else { return }
+        case .release:
+            guard await isolate(false) else { return }
+        case .labels:
+            let before = cell
+            do {
+                let labels = try operatorState.applyLabels(set: control.set ?? [:], remove: control.remove ?? [])
+                logger.info("Labels changed by an operator", metadata: ["labels": "\(labels)"])
+            } catch {
+                logger.error("Labels changed, but cannot be kept for the next start", metadata: ["error": "\(error)"])
+            }
+            await moveCell(from: before, client: client)
+        case .cancel, .rebirth:
+            return
+        }
+        publishBirth(client: client, bdSeq: bdSeq, births: births)
+    }
+
+    /// Runs the isolation (or release) action and records the outcome; false when it failed.
+    @discardableResult
+    private func isolate(_ isolated: Bool) async -> Bool {
+        let action = isolated ? configuration.isolateAction : configuration.releaseAction
+        let failure = await action.run(broker: (configuration.broker.host, configuration.broker.port), node: configuration.nodeID)
+        if let failure {
+            logger.error(isolated ? "Quarantined, but the isolation action failed" : "Released, but the release action failed",
+                         metadata: ["error": "\(failure)"])
+        } else {
+            logger.info(isolated ? "Quarantined: isolation action done" : "Released: release action done")
+        }
+        do {
+            // Quarantined or not as decided; isolated only if the action worked (a failed
+            // release leaves the rules in place as far as anyone can tell).
+            try operatorState.setQuarantined(isolated, isolated: isolated ? failure == nil : failure != nil && operatorState.isolated)
+        } catch {
+            logger.error("Cannot keep the quarantine state for the next start", metadata: ["error": "\(error)"])
+        }
+        return failure == nil
+    }
+
+    /// New labels may put the node in another cell: leave the old cell's job topic, join the new one.
+    private func moveCell(from previous: Cell, client: MQTTClient) async {
+        let topics = configuration.topics
+        guard cell != previous else { return }
+        do {
+            try client.unsubscribe([topics.cellJob(previous)])
+            try await client.subscribe([topics.cellJob(cell)])
+            try DurableFile.replace(configuration.dataDirectory + "/cell-topic", with: Array(topics.cellJob(cell).utf8))
+        } catch {
+            logger.warning("Cannot move to the new cell's job topic", metadata: ["error": "\(error)"])
+        }
+    }
+
     private func publishBirth(client: MQTTClient, bdSeq: UInt64, births: SentBirths) {
         let birth = BirthMessage(node: configuration.nodeID, labels: labels, version: shoalVersion, bdSeq: bdSeq,
                                  heartbeatInterval: configuration.heartbeatInterval,
-                                 sentAt: Date().timeIntervalSince1970)
+                                 sentAt: Date().timeIntervalSince1970, isolated: operatorState.isolated ? true : nil)
         let payload = Wire.encode(birth)
         births.record(payload)
         try? client.publish(configuration.topics.birth(configuration.nodeID), payload, qos: 1)

@@ -21,11 +21,15 @@ public struct AgentConfiguration: Sendable {
     public var clockSkewAllowance: Double
     /// Output kept per execution; the rest is dropped with a note.
     public var outputLimit: Int
+    /// Run on `ctl` `quarantine` (and again at start while quarantined) and on `release`.
+    public var isolateAction: IsolationAction
+    public var releaseAction: IsolationAction
 
     public init(
         broker: BrokerAddress, nodeID: String, labels: [String: String] = [:], dataDirectory: String,
         heartbeatInterval: Double = 5, topics: TopicTree = TopicTree(), username: String? = nil,
-        password: String? = nil, tls: MQTTTLS? = nil, bootstrap: BootstrapCredentials? = nil, clockSkewAllowance: Double = 5, outputLimit: Int = 1 << 20
+        password: String? = nil, tls: MQTTTLS? = nil, bootstrap: BootstrapCredentials? = nil, clockSkewAllowance: Double = 5,
+        outputLimit: Int = 1 << 20, isolateAction: IsolationAction = .defaultIsolate, releaseAction: IsolationAction = .defaultRelease
     ) {
         self.broker = broker
         self.nodeID = nodeID
@@ -39,6 +43,8 @@ public struct AgentConfiguration: Sendable {
         self.bootstrap = bootstrap
         self.clockSkewAllowance = clockSkewAllowance
         self.outputLimit = outputLimit
+        self.isolateAction = isolateAction
+        self.releaseAction = releaseAction
     }
 }
 

@@ -24,12 +24,16 @@ public final class DispatcherClient: Sendable {
     public let events: AsyncStream<ExecutionView>
     /// Node events (`events/node/...`) once `followNodes()` was called.
     public let nodeEvents: AsyncStream<NodeView>
+    /// The job events of the jobs this client follows, whole and in order: output chunks
+    /// and state changes together (`events` has the state changes alone).
+    public let jobEvents: AsyncStream<JobEvent>
 
     private let client: MQTTClient
     private let replyTopic: String
     private let pending = Mutex<[String: CheckedContinuation<[UInt8], any Error>]>([:])
     private let eventSink: AsyncStream<ExecutionView>.Continuation
     private let nodeSink: AsyncStream<NodeView>.Continuation
+    private let jobEventSink: AsyncStream<JobEvent>.Continuation
     private let requestTimeout: Duration
 
     private init(client: MQTTClient, broker: BrokerAddress, topics: TopicTree, requestTimeout: Duration) {
@@ -40,6 +44,7 @@ public final class DispatcherClient: Sendable {
         self.replyTopic = topics.reply(client: client.configuration.clientID)
         (events, eventSink) = AsyncStream.makeStream(of: ExecutionView.self)
         (nodeEvents, nodeSink) = AsyncStream.makeStream(of: NodeView.self)
+        (jobEvents, jobEventSink) = AsyncStream.makeStream(of: JobEvent.self)
     }
 
     /// Connects (failing with a clear message after `connectTimeout`), runs `body`, disconnects.
@@ -92,6 +97,7 @@ public final class DispatcherClient: Sendable {
         client.stop()
         eventSink.finish()
         nodeSink.finish()
+        jobEventSink.finish()
         let waiters = pending.withLock { pending in
             defer { pending = [:] }
             return Array(pending.values)
@@ -106,6 +112,7 @@ public final class DispatcherClient: Sendable {
                 pending.withLock { $0.removeValue(forKey: key) }?.resume(returning: message.payload)
             } else if message.topic.hasPrefix(topics.prefix + "/events/job/") {
                 if let event = try? Wire.decode(JobEvent.self, from: message.payload) {
+                    jobEventSink.yield(event)
                     event.executions.forEach { eventSink.yield($0) }
                 }
             } else if message.topic.hasPrefix(topics.prefix + "/events/node/") {
@@ -182,3 +189,4 @@ public final class DispatcherClient: Sendable {
         return result
     }
 }
+

@@ -49,6 +49,14 @@ public struct AgentOptions: ParsableArguments {
     @Option(name: .long, help: "Broker user name of the bootstrap token.")
     var bootstrapUser = "shoal-bootstrap"
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Shell script that isolates this node when it is quarantined (default: nftables rules that keep only the broker reachable).",
+        discussion: "Run with /bin/sh -c, with SHOAL_BROKER_HOST, SHOAL_BROKER_PORT and SHOAL_NODE_ID set; it must succeed when run twice."))
+    var isolateCommand: String?
+
+    @Option(name: .long, help: "Shell script that undoes --isolate-command when the node is released (default: deletes the nftables table).")
+    var releaseCommand: String?
+
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var logging: LoggingOptions
 
@@ -72,6 +80,15 @@ public struct AgentOptions: ParsableArguments {
         if resolvedBootstrapTokenFile != nil && connection.tls == nil {
             throw ValidationError("enrolling sends the node's password to the broker: give --tls-ca (the CA of the broker's certificate)")
         }
+        for (flag, script) in [("--isolate-command", isolateCommand), ("--release-command", releaseCommand)] {
+            guard let script else { continue }
+            if script.isEmpty { throw ValidationError("\(flag) is empty; leave it out for the built-in action, or give e.g. \(flag) 'true'") }
+            do {
+                try Bounds.check(script, flag, maxBytes: Limits.argumentBytes)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
     }
 
     /// Runs the agent until SIGTERM or SIGINT.
@@ -89,7 +106,9 @@ public struct AgentOptions: ParsableArguments {
             username: connection.resolvedUsername ?? nodeID, password: try connection.password, tls: connection.tls,
             bootstrap: try resolvedBootstrapTokenFile.map {
                 BootstrapCredentials(username: bootstrapUser, token: try SecretFile.readPassword($0))
-            })
+            },
+            isolateAction: isolateCommand.map(IsolationAction.init(script:)) ?? .defaultIsolate,
+            releaseAction: releaseCommand.map(IsolationAction.init(script:)) ?? .defaultRelease)
         try await ServiceRuntime.run(Agent(configuration: configuration, logger: logger), logger: logger)
     }
 }

@@ -43,6 +43,13 @@ extension EngineShell {
             payload = respond(request, routing) { try self.approve(try Wire.decode(EnrollmentDecisionRequest.self, from: $0)) }
         case .rejectNode:
             payload = respond(request, routing) { try self.reject(try Wire.decode(EnrollmentDecisionRequest.self, from: $0)) }
+        case .cancelJob: payload = respond(request, routing) { try self.cancel(try Wire.decode(CancelJobRequest.self, from: $0)) }
+        case .cordonNode: payload = respond(request, routing) { try self.setState(.cordon, $0) }
+        case .uncordonNode: payload = respond(request, routing) { try self.setState(.uncordon, $0) }
+        case .quarantineNode: payload = respond(request, routing) { try self.setState(.quarantine, $0) }
+        case .releaseNode: payload = respond(request, routing) { try self.setState(.release, $0) }
+        case .labelNode: payload = respond(request, routing) { try self.relabel(try Wire.decode(LabelNodeRequest.self, from: $0)) }
+        case .listAudit: payload = respond(request, routing) { try self.audit(try Wire.decode(ListAuditRequest.self, from: $0)) }
         }
         _ = try? client.publish(MQTTMessage(topic: replyTopic, payload: payload, qos: 1, correlationData: request.correlationData))
     }
@@ -70,8 +77,9 @@ extension EngineShell {
         }
         let submission = try engine.plan(request, id: id)
         // Durable before anything is published: the job with its expected nodes, one row,
-        // which stands for their `queued` executions until the job is folded (`recordJob`).
-        try store.recordJob(submission.job, expectedNodes: submission.expected)
+        // which stands for their `queued` executions until the job is folded (`recordJob`),
+        // and who submitted it.
+        try store.recordJob(submission.job, expectedNodes: submission.expected, audit: submission.audit)
         for publication in submission.publications {
             do {
                 try client.publish(publication.topic, publication.payload, qos: publication.qos)
@@ -130,10 +138,49 @@ extension EngineShell {
     }
 
     func forget(_ request: ForgetNodeRequest) throws -> NodeView {
-        let view = try engine.forget(request.node)
+        try Bounds.checkActor(request.actor)
+        let view = try engine.forget(request.node, actor: request.actor)
         // Answers read the store: the node is gone from it too before the reply.
         flush()
         return view
+    }
+
+    /// Committed before the nodes are told, so that a restart re-sends the cancel (never
+    /// the job) to whoever has not answered.
+    func cancel(_ request: CancelJobRequest) throws -> CancelJobResult {
+        if let result = try engine.cancel(request) {
+            commitThenPublish()
+            return result
+        }
+        guard let job = try store.job(request.id) else { throw APIError("no job with id '\(request.id)'") }
+        engine.recordCancelOfFinishedJob(request)
+        flush()
+        return CancelJobResult(job: job.id, alreadyFinished: true, stopping: 0, canceled: 0, unchanged: job.expected)
+    }
+
+    func setState(_ action: AuditAction, _ payload: [UInt8]) throws -> NodeView {
+        let view = try engine.setState(action, of: try Wire.decode(NodeStateRequest.self, from: payload))
+        commitThenPublish()
+        return view
+    }
+
+    func relabel(_ request: LabelNodeRequest) throws -> NodeView {
+        let view = try engine.relabel(request)
+        commitThenPublish()
+        return view
+    }
+
+    func audit(_ request: ListAuditRequest) throws -> [AuditEntry] {
+        try request.validate()
+        return try store.auditEntries(since: request.since, limit: request.limit)
+    }
+
+    /// An operator's decision is durable (with its audit entry) before it is carried out.
+    /// A failed commit keeps the batch for the next flush: the decision is then published
+    /// before it is stored, which the resync rules tolerate (they repeat it from memory).
+    private func commitThenPublish() {
+        flush()
+        publishOutbox()
     }
 }
 

@@ -51,7 +51,8 @@ final class EngineShell {
         let recovered = DispatchEngine.Recovered(
             nodes: try store.allNodes(),
             unfinished: try store.unfinishedJobs().map { job, executions in (job, executions, try store.output(of: job.id)) },
-            enrollments: try store.allEnrollments())
+            enrollments: try store.allEnrollments(),
+            cancellations: try store.openCancellations())
         let policy = EnrollmentPolicy(autoApprove: enrollment?.autoApprove, reservedIDs: SecureBrokerProfile.roleUsers)
         for rule in rules {
             try rule.validate()

@@ -37,9 +37,12 @@ extension DispatchEngine {
             if changedByJob[key.job] == nil { order.append(key.job) }
             changedByJob[key.job, default: []].append(eventView(execution))
         }
+        // Jobs with new output and no changed execution get an event too.
+        for job in batch.liveOutput.keys.sorted() where changedByJob[job] == nil { order.append(job) }
         let finishedAt = Dictionary(batch.finishedJobs, uniquingKeysWith: { first, _ in first })
         for job in order {
-            for event in JobEventPacker.pack(job: job, executions: changedByJob[job] ?? [], finishedAt: finishedAt[job]) {
+            for event in JobEventPacker.pack(job: job, executions: changedByJob[job] ?? [], finishedAt: finishedAt[job],
+                                             output: batch.liveOutput[job] ?? []) {
                 announcements.append(.job(event))
             }
         }

@@ -14,11 +14,13 @@ extension DispatchEngine {
             let record = NodeRecord(
                 id: node, labels: birth.labels, online: true, version: birth.version, bdSeq: Int64(clamping: birth.bdSeq),
                 heartbeatInterval: max(0.1, birth.heartbeatInterval), firstSeen: nodes[node]?.firstSeen ?? time,
-                lastSeen: time, clockOffset: birth.sentAt - time)
+                lastSeen: time, clockOffset: birth.sentAt - time, admin: nodes[node]?.admin ?? .active,
+                isolated: birth.isolated == true)
             if nodes[node]?.labels != record.labels { plannerRegistry = nil }
             nodes[node] = record
             watchSilence(of: record)
             pending.save(record, announce: true)
+            convergeIsolation(of: record)
             // A birth is a new connection: what was sent to or reported by the node while
             // it was away (or while the broker was restarted) may be lost. Ask again.
             for job in active.values {
@@ -153,8 +155,14 @@ extension DispatchEngine {
             try chunk.validate()
             guard let entry = active[job], let execution = entry.executions[node], !execution.state.isTerminal else { return }
             var collected = entry.output[node] ?? CollectedOutput()
+            let stored = pending.chunks.count
             collect(chunk.data, seq: chunk.seq, stream: chunk.stream, into: &collected, job: job, node: node)
             entry.output[node] = collected
+            // What was kept, for the job's followers (replays and output past the limit are not).
+            for kept in pending.chunks[stored...] {
+                pending.liveOutput[job, default: []].append(OutputChunkView(
+                    node: kept.node, seq: kept.seq, stream: OutputChannel(rawValue: kept.stream) ?? .stderr, data: kept.data))
+            }
         } catch {
             reject("an output chunk", error, topic: topics.execOutput(node: node, job: job))
         }

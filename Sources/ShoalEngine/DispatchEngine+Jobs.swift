@@ -8,6 +8,8 @@ extension DispatchEngine {
         package let job: JobRecord
         package let expected: [String]
         package let publications: [Publication]
+        /// Recorded with the job, in its transaction.
+        package let audit: AuditRecord
     }
 
     /// Checks a request and plans its fan-out against the registry as it is now. Changes
@@ -24,24 +26,39 @@ extension DispatchEngine {
             throw EngineError("empty selector: give a selector, or say all=true (shoal run --all) to target every node")
         }
         let time = now()
-        // Pending and rejected nodes get no work: they are not candidates at all.
-        let registry = plannerRegistry ?? FanOutPlanner.Registry(
-            nodes.values.filter { mayReceiveWork($0.id) }.map { .init(id: $0.id, labels: $0.labels) })
-        plannerRegistry = registry
-        let plan = planner.plan(selector, registry: registry)
+        let plan = planner.plan(selector, registry: registry(incident: request.incident))
         let job = JobRecord(id: id, selector: selector.text, task: request.task, timeout: request.timeout,
                             deadline: time + request.deadlineIn, createdAt: time, expected: plan.expected.count,
-                            finishedAt: plan.expected.isEmpty ? time : nil)
+                            finishedAt: plan.expected.isEmpty ? time : nil, incident: request.incident)
         let publications = plan.publications.map { publication in
             let message = JobMessage(id: id, selector: selector, task: request.task, timeout: request.timeout,
-                                     deadline: job.deadline, nodes: publication.nodes, createdAt: time)
+                                     deadline: job.deadline, nodes: publication.nodes, createdAt: time,
+                                     incident: request.incident ? true : nil)
             let topic = switch publication.target {
             case .cell(let cell): topics.cellJob(cell)
             case .node(let node): topics.nodeJob(node)
             }
             return Publication(topic: topic, payload: Wire.encode(message))
         }
-        return Submission(job: job, expected: plan.expected, publications: publications)
+        let audit = AuditRecord(at: time, actor: request.actor, action: .submit, target: id,
+                                detail: (request.incident ? "incident " : "") + "selector '\(selector.text)' " + request.task.description)
+        return Submission(job: job, expected: plan.expected, publications: publications, audit: audit)
+    }
+
+    /// The nodes a job may expect: ordinary jobs only `active` nodes (cordoned and
+    /// quarantined ones take no new work), incident jobs every node. The ordinary registry
+    /// is kept between jobs (rebuilt when a node is added, relabelled, forgotten or
+    /// changes state); incident jobs are rare and build theirs.
+    private func registry(incident: Bool) -> FanOutPlanner.Registry {
+        // Pending and rejected nodes get no work at all, not even incident jobs: they are
+        // not candidates. Cordoned and quarantined ones get incident jobs only.
+        if incident {
+            return FanOutPlanner.Registry(nodes.values.filter { mayReceiveWork($0.id) }.map { .init(id: $0.id, labels: $0.labels) })
+        }
+        let registry = plannerRegistry ?? FanOutPlanner.Registry(
+            nodes.values.filter { $0.admin == .active && mayReceiveWork($0.id) }.map { .init(id: $0.id, labels: $0.labels) })
+        plannerRegistry = registry
+        return registry
     }
 
     /// The job is recorded (and its publication attempted): its expected nodes are now
@@ -71,9 +88,17 @@ extension DispatchEngine {
     /// topic. Safe to repeat: each node's ledger runs a job at most once.
     func resend(_ job: JobRecord, to targets: [String]) {
         guard !targets.isEmpty, let selector = try? Selector(parsing: job.selector) else { return }
+        let canceled = active[job.id]?.cancelRequested ?? []
         for node in targets {
+            // A node asked to stop is asked again, never sent the job: its ledger turns the
+            // cancel into `canceled` (never started) or a repeat of its recorded outcome.
+            if canceled.contains(node) {
+                publish(topics.nodeControl(node), Wire.encode(ControlMessage(op: .cancel, job: job.id)))
+                continue
+            }
             let message = JobMessage(id: job.id, selector: selector, task: job.task, timeout: job.timeout,
-                                     deadline: job.deadline, nodes: [node], createdAt: job.createdAt)
+                                     deadline: job.deadline, nodes: [node], createdAt: job.createdAt,
+                                     incident: job.incident ? true : nil)
             publish(topics.nodeJob(node), Wire.encode(message))
         }
         logger.debug("Job sent again", metadata: ["job.id": "\(job.id)", "nodes": "\(targets.count)"])
@@ -90,7 +115,7 @@ extension DispatchEngine {
 
     /// Removes an offline node for good; its open executions end `skipped`. A live node is
     /// refused: it would register again at its next heartbeat.
-    package func forget(_ id: String) throws -> NodeView {
+    package func forget(_ id: String, actor: String? = nil) throws -> NodeView {
         guard let node = nodes[id] else { throw EngineError("no node with id '\(Bounds.prefix(id, maxBytes: 80).text)'") }
         guard !node.online else {
             throw EngineError("node '\(node.id)' is online; stop its agent first (a live node registers again at its next heartbeat)")
@@ -106,6 +131,7 @@ extension DispatchEngine {
         plannerRegistry = nil
         pending.nodes[node.id] = nil
         pending.forgottenNodes.append(node.id)
+        record(.forget, node.id, actor: actor)
         return node.view
     }
 
@@ -133,7 +159,8 @@ extension DispatchEngine {
 
     package func jobView(_ job: JobRecord, counts: [String: Int]) -> JobView {
         JobView(id: job.id, selector: job.selector, task: job.task, timeout: job.timeout, deadline: job.deadline,
-                createdAt: job.createdAt, expected: job.expected, counts: counts, finishedAt: job.finishedAt)
+                createdAt: job.createdAt, expected: job.expected, counts: counts, finishedAt: job.finishedAt,
+                incident: job.incident ? true : nil)
     }
 }
 

@@ -80,7 +80,8 @@ extension DispatchEngine {
                 let key = ExecutionKey(job: id, node: execution.node)
                 guard resyncRule.isDue(state: execution.state, nodeOnline: nodes[execution.node]?.online == true,
                                        createdAt: job.record.createdAt, startedAt: execution.startedAt,
-                                       timeout: job.record.timeout, lastResync: lastResync[key], now: time) else { continue }
+                                       timeout: job.record.timeout, lastResync: lastResync[key], now: time,
+                                       cancelRequested: job.cancelRequested.contains(execution.node)) else { continue }
                 lastResync[key] = time
                 due.append(execution.node)
             }

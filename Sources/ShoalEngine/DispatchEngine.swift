@@ -71,13 +71,16 @@ package final class DispatchEngine {
         /// Output received so far per node (chunk numbers seen, to drop replays), kept so
         /// that a terminal event carries it without a database read.
         var output: [String: CollectedOutput]
+        /// Nodes an operator asked to stop this job: they are sent `cancel`, never the job.
+        package var cancelRequested: Set<String>
 
         init(record: JobRecord, executions: [String: ExecutionRecord], unfinished: Int,
-             output: [String: CollectedOutput] = [:]) {
+             output: [String: CollectedOutput] = [:], cancelRequested: Set<String> = []) {
             self.record = record
             self.executions = executions
             self.unfinished = unfinished
             self.output = output
+            self.cancelRequested = cancelRequested
         }
     }
 
@@ -97,13 +100,16 @@ package final class DispatchEngine {
         package var nodes: [NodeRecord]
         package var unfinished: [(job: JobRecord, executions: [ExecutionRecord], output: [String: (stdout: String, stderr: String)])]
         package var enrollments: [EnrollmentRecord]
+        /// Cancel requests of unfinished jobs: job id → nodes.
+        package var cancellations: [String: Set<String>]
 
         package init(nodes: [NodeRecord] = [],
                      unfinished: [(job: JobRecord, executions: [ExecutionRecord], output: [String: (stdout: String, stderr: String)])] = [],
-                     enrollments: [EnrollmentRecord] = []) {
+                     enrollments: [EnrollmentRecord] = [], cancellations: [String: Set<String>] = [:]) {
             self.nodes = nodes
             self.unfinished = unfinished
             self.enrollments = enrollments
+            self.cancellations = cancellations
         }
     }
 
@@ -134,7 +140,8 @@ package final class DispatchEngine {
             }
             active[job.id] = ActiveJob(
                 record: job, executions: Dictionary(uniqueKeysWithValues: executions.map { ($0.node, $0) }),
-                unfinished: executions.filter { !$0.state.isTerminal }.count, output: output)
+                unfinished: executions.filter { !$0.state.isTerminal }.count, output: output,
+                cancelRequested: recovered.cancellations[job.id] ?? [])
         }
     }
 

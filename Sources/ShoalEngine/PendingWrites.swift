@@ -13,17 +13,26 @@ package struct PendingWrites: Sendable {
     package var forgottenNodes: [String] = []
     /// Enrollment requests and decisions.
     package var enrollments: [String: EnrollmentRecord] = [:]
+    /// Cancel requests to keep until their jobs are deleted.
+    package var cancellations: [CancellationRecord] = []
+    /// Operators' actions, for the append-only audit record.
+    package var audit: [AuditRecord] = []
+    /// Output chunks that arrived as chunks (not inside a terminal report) in this batch, by
+    /// job, for the followers of its events (`JobEvent.output`).
+    package var liveOutput: [String: [OutputChunkView]] = [:]
     /// In order of change; announced after the commit.
     package var executionEvents: [ExecutionKey] = []
     package var nodeEvents: [String] = []
 
     package var isEmpty: Bool {
         nodes.isEmpty && executions.isEmpty && chunks.isEmpty && finishedJobs.isEmpty && forgottenNodes.isEmpty
-            && enrollments.isEmpty
+            && enrollments.isEmpty && cancellations.isEmpty && audit.isEmpty
     }
 
     /// Rows this commit would write.
-    package var rowCount: Int { nodes.count + executions.count + chunks.count + enrollments.count }
+    package var rowCount: Int {
+        nodes.count + executions.count + chunks.count + enrollments.count + cancellations.count + audit.count
+    }
 
     package mutating func save(_ node: NodeRecord, announce: Bool) {
         nodes[node.id] = node

@@ -14,15 +14,20 @@ package struct NodeRecord: Codable, Sendable, Equatable {
     package var firstSeen: Double
     package var lastSeen: Double
     package var clockOffset: Double?
+    /// What operators decided (cordon, quarantine); kept across births.
+    package var admin: NodeAdminState = .active
+    /// The agent said in its last birth that its isolation action is in force.
+    package var isolated: Bool = false
     /// When `clockOffset` was last measured; memory only (not a column).
     package var clockCheckedAt: Double?
 
     enum CodingKeys: String, CodingKey {
-        case id, labels, online, version, bdSeq, heartbeatInterval, firstSeen, lastSeen, clockOffset
+        case id, labels, online, version, bdSeq, heartbeatInterval, firstSeen, lastSeen, clockOffset, admin, isolated
     }
 
     package init(id: String, labels: [String: String], online: Bool, version: String, bdSeq: Int64,
-                 heartbeatInterval: Double, firstSeen: Double, lastSeen: Double, clockOffset: Double? = nil) {
+                 heartbeatInterval: Double, firstSeen: Double, lastSeen: Double, clockOffset: Double? = nil,
+                 admin: NodeAdminState = .active, isolated: Bool = false) {
         self.id = id
         self.labels = labels
         self.online = online
@@ -32,11 +37,14 @@ package struct NodeRecord: Codable, Sendable, Equatable {
         self.firstSeen = firstSeen
         self.lastSeen = lastSeen
         self.clockOffset = clockOffset
+        self.admin = admin
+        self.isolated = isolated
     }
 
     package var view: NodeView {
         NodeView(id: id, labels: labels, online: online, version: version, firstSeen: firstSeen,
-                 lastSeen: lastSeen, clockOffset: clockOffset)
+                 lastSeen: lastSeen, clockOffset: clockOffset, state: admin == .active ? nil : admin,
+                 isolated: isolated ? true : nil)
     }
 }
 
@@ -72,9 +80,11 @@ package struct JobRecord: Codable, Sendable, Equatable {
     package var createdAt: Double
     package var expected: Int
     package var finishedAt: Double?
+    /// An incident-response job (see `SubmitJobRequest.incident`).
+    package var incident: Bool = false
 
     package init(id: String, selector: String, task: JobTask, timeout: Double, deadline: Double, createdAt: Double,
-                 expected: Int, finishedAt: Double?) {
+                 expected: Int, finishedAt: Double?, incident: Bool = false) {
         self.id = id
         self.selector = selector
         self.task = task
@@ -83,6 +93,7 @@ package struct JobRecord: Codable, Sendable, Equatable {
         self.createdAt = createdAt
         self.expected = expected
         self.finishedAt = finishedAt
+        self.incident = incident
     }
 }
 
@@ -124,5 +135,36 @@ package struct OutputChunkRecord: Codable, Sendable, Equatable {
         self.seq = seq
         self.stream = stream
         self.data = data
+    }
+}
+
+/// One action for the audit record (a row of `audit`, which numbers it).
+package struct AuditRecord: Sendable, Equatable {
+    package var at: Double
+    package var actor: String?
+    package var action: AuditAction
+    package var target: String
+    package var detail: String?
+
+    package init(at: Double, actor: String?, action: AuditAction, target: String, detail: String? = nil) {
+        self.at = at
+        self.actor = actor
+        self.action = action
+        self.target = target
+        self.detail = detail.map { Bounds.prefix($0, maxBytes: Limits.auditDetailBytes).text }
+    }
+}
+
+/// An operator asked for a job to stop on a node (a row of `cancellation`): the node is
+/// told again (instead of being sent the job) until it answers.
+package struct CancellationRecord: Sendable, Equatable {
+    package var job: String
+    package var node: String
+    package var at: Double
+
+    package init(job: String, node: String, at: Double) {
+        self.job = job
+        self.node = node
+        self.at = at
     }
 }

@@ -137,6 +137,8 @@ final class SimulatedAgent: MQTTSwarmHandler {
             switch control.op {
             case .cancel: if let job = control.job { cancel(job, client: client) }
             case .rebirth: publishBirth(client)
+            // Simulated nodes have no network to isolate and fixed labels.
+            case .quarantine, .release, .labels: break
             }
         default:
             if let rawTopic, message.topic == rawTopic {

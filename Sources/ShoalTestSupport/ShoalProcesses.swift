@@ -65,11 +65,18 @@ public final class ShoalProcess: Sendable {
     }
 
     /// `shoal agent`, or with `standalone` the `shoal-agent` binary (same agent, same flags).
+    /// Test agents run on the test machine itself: unless a test gives its own (inside a
+    /// network namespace), their isolation action only leaves a mark in their data directory,
+    /// never changes this machine's network rules.
     public static func agent(_ id: String, labels: [String: String], broker: BrokerAddress, home: String,
-                             heartbeat: String = "1s", standalone: Bool = false) throws -> ShoalProcess {
+                             heartbeat: String = "1s", standalone: Bool = false,
+                             isolateCommand: String? = nil, releaseCommand: String? = nil) throws -> ShoalProcess {
         let labelArguments = labels.sorted { $0.key < $1.key }.flatMap { ["--label", "\($0.key)=\($0.value)"] }
-        let arguments = ["--id", id, "--data-dir", home + "/agents/\(id)", "--heartbeat", heartbeat,
-                         "--log-level", "debug"] + labelArguments
+        let data = home + "/agents/\(id)"
+        let arguments = ["--id", id, "--data-dir", data, "--heartbeat", heartbeat,
+                         "--log-level", "debug",
+                         "--isolate-command", isolateCommand ?? "touch '\(data)/isolated'",
+                         "--release-command", releaseCommand ?? "rm -f '\(data)/isolated'"] + labelArguments
         if standalone {
             return try start(id, arguments, broker: broker, home: home, executable: ShoalBinary.agentPath)
         }

@@ -72,6 +72,35 @@ struct BoundsTests {
         }
         #expect(reason.contains("timeout"))
     }
+
+    @Test func aQuarantinedNodeRunsIncidentJobsOnly() throws {
+        let selector = try Selector(parsing: "")
+        let ordinary = JobMessage(id: "j", selector: selector, task: .exec(["true"]), timeout: 1, deadline: 1_800_000_600,
+                                  nodes: ["n"], createdAt: 1_800_000_000)
+        var incident = ordinary
+        incident.incident = true
+        func decide(_ job: JobMessage, quarantined: Bool) -> JobAdmission {
+            JobAdmission.decide(job, node: "n", labels: [:], now: 1_800_000_001, skewAllowance: 5, quarantined: quarantined,
+                                alreadyClaimed: { false })
+        }
+        #expect(decide(ordinary, quarantined: false) == .run)
+        #expect(decide(incident, quarantined: false) == .run)
+        #expect(decide(incident, quarantined: true) == .run)
+        #expect(decide(ordinary, quarantined: true) == .reject("node is quarantined: it runs incident jobs only"))
+    }
+
+    @Test func controlMessagesAreCheckedWhereTheyEnter() throws {
+        try ControlMessage(op: .labels, set: ["role": "db"], remove: ["tier"]).validate()
+        let huge = String(repeating: "x", count: Limits.labelBytes + 1)
+        for message in [
+            ControlMessage(op: .cancel, job: ""), ControlMessage(op: .cancel, job: "a/b"),
+            ControlMessage(op: .labels, set: ["k": huge]), ControlMessage(op: .labels, set: ["k\u{0}": "v"]),
+            ControlMessage(op: .labels, remove: Array(repeating: "k", count: Limits.labelCount + 1)),
+            ControlMessage(op: .labels, remove: [huge]),
+        ] {
+            #expect(throws: BoundsError.self) { try message.validate() }
+        }
+    }
 }
 
 @Suite("Output budget and event packing")

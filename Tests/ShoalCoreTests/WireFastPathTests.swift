@@ -76,9 +76,14 @@ struct WireFastPathTests {
                           nodeOnline: status.chunks == nil ? nil : status.seq.isMultiple(of: 2),
                           stdout: status.stdout, stderr: status.stderr)
         }
-        for event in [JobEvent(job: "j", executions: executions, finishedAt: 12.5), JobEvent(job: "j", executions: [])] {
+        let output = Self.awkwardStrings.enumerated().map { index, text in
+            OutputChunkView(node: "n\(index % 3)", seq: Int64(index + 1), stream: index.isMultiple(of: 2) ? .stdout : .stderr, data: text)
+        }
+        for event in [JobEvent(job: "j", executions: executions, finishedAt: 12.5), JobEvent(job: "j", executions: []),
+                      JobEvent(job: "j", executions: [], output: output),
+                      JobEvent(job: "j", executions: Array(executions.prefix(3)), finishedAt: 3, output: output)] {
             #expect(foundationDecoded(JobEvent.self, Wire.encode(event)) == event)
-            if event.executions.isEmpty { #expect(Wire.encode(event) == (try foundationEncoded(event))) }
+            if event.executions.isEmpty && event.output == nil { #expect(Wire.encode(event) == (try foundationEncoded(event))) }
         }
     }
 
@@ -88,7 +93,8 @@ struct WireFastPathTests {
             let message = JobMessage(
                 id: "01a2-\(index)", selector: selector, task: index.isMultiple(of: 2) ? .shell(text) : .exec(["sh", "-c", text]),
                 timeout: Self.awkwardNumbers[index], deadline: 1_764_090_600.5, nodes: index == 0 ? [] : ["n1", "n-\(index)-\(text.prefix(8).filter { $0 != "/" && $0 != "\u{0}" })", "n3"],
-                createdAt: 1_764_090_000.25, signature: index.isMultiple(of: 3) ? nil : text)
+                createdAt: 1_764_090_000.25, incident: index.isMultiple(of: 4) ? true : nil,
+                signature: index.isMultiple(of: 3) ? nil : text)
             #expect(foundationDecoded(JobMessage.self, Wire.encode(message)) == message)
         }
     }

@@ -90,6 +90,17 @@ import Testing
             try await fleet.waitOffline([node])
             forgotten.insert(node)
         }
+        if example.operation == APIOperation.releaseNode.rawValue, !example.isError, case .string(let node)? = request["node"] {
+            // The page's precondition: the node's agent has confirmed its isolation.
+            try await withTimeout(.seconds(20), "\(node)'s isolation confirmed") {
+                try await fleet.client { client in
+                    try await client.followNodes()
+                    let nodes = try await client.request(.listNodes, ListNodesRequest(), as: [NodeView].self)
+                    if nodes.contains(where: { $0.id == node && $0.isolated == true }) { return }
+                    for await view in client.nodeEvents where view.id == node && view.isolated == true { return }
+                }
+            }
+        }
         let reply = try await raw.request("shoal/v1/api/\(example.operation)", example.request, correlation: "doc-\(index)")
         let problems = try JSON.parse(reply).mismatches(against: example.reply)
         #expect(problems.isEmpty, "\(context): \(problems.joined(separator: "; "))\nreply: \(reply)")

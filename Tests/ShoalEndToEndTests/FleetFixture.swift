@@ -4,6 +4,7 @@ import Mosquitto
 import ShoalClient
 import ShoalCore
 import ShoalTestSupport
+import Spawn
 import Testing
 
 /// A real fleet for one test: mosquitto on a free port, a `shoal dispatcher` process and
@@ -64,9 +65,11 @@ final class Fleet: @unchecked Sendable {
 /// Starts a fleet with the given agents, waits until the dispatcher lists them all
 /// online (from its node events, not by polling), runs `body`, stops everything.
 func withFleet(
-    agents: [String: [String: String]], dispatcherArguments: [String] = [], _ body: (Fleet) async throws -> Void
+    agents: [String: [String: String]], dispatcherArguments: [String] = [],
+    brokerLines: @escaping (_ directory: String) async throws -> [String] = { _ in [] },
+    _ body: (Fleet) async throws -> Void
 ) async throws {
-    try await withMosquitto { broker in
+    try await withMosquitto(configure: brokerLines) { broker in
         try await withTemporaryDirectory("shoal-fleet") { home in
             let fleet = Fleet(broker: broker, home: home,
                               dispatcher: try ShoalProcess.dispatcher(broker: broker.address, home: home,
@@ -179,5 +182,62 @@ extension Fleet {
                 if finished.count == nodes.count { return }
             }
         }
+    }
+}
+
+extension Fleet {
+    /// Runs the CLI against this fleet as a child whose output lines arrive as they are
+    /// written, each with the time it arrived. Stopped by pid when `body` returns.
+    func shoalStreaming<Result>(
+        _ arguments: [String], _ body: (AsyncStream<(line: String, at: Double)>) async throws -> Result
+    ) async throws -> Result {
+        let (lines, sink) = AsyncStream.makeStream(of: (line: String, at: Double).self)
+        let buffer = LineBuffer()
+        let process = try ChildProcess.spawn(
+            .init(arguments: [ShoalBinary.path] + arguments,
+                  environment: ["SHOAL_BROKER": address.description, "SHOAL_HOME": home]),
+            onOutput: { stream, bytes in
+                guard stream == .stdout else { return }
+                let at = Date().timeIntervalSince1970
+                for line in buffer.append(bytes) { sink.yield((line, at)) }
+            },
+            onExit: { _ in sink.finish() })
+        do {
+            let result = try await body(lines)
+            process.kill(SIGTERM)
+            _ = await process.wait()
+            return result
+        } catch {
+            process.kill(SIGKILL)
+            _ = await process.wait()
+            throw error
+        }
+    }
+}
+
+/// Splits bytes into lines as they arrive (called from one reaper thread).
+private final class LineBuffer: @unchecked Sendable {
+    // Only the child's reaper thread calls `append`.
+    private var pending: [UInt8] = []
+
+    func append(_ bytes: [UInt8]) -> [String] {
+        pending += bytes
+        var lines: [String] = []
+        while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+            lines.append(String(decoding: pending[..<newline], as: UTF8.self))
+            pending.removeSubrange(...newline)
+        }
+        return lines
+    }
+}
+
+/// Live processes whose environment holds `SHOAL_JOB_ID=job` (every process a job
+/// started inherits it), read from the process table.
+func processes(ofJob job: String) -> [Int32] {
+    let marker = Array("SHOAL_JOB_ID=\(job)".utf8)
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap(Int32.init).filter { pid in
+        guard let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
+        return environment.split(separator: 0).contains { Array($0) == marker } && isAlive(pid)
     }
 }

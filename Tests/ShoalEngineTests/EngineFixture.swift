@@ -29,10 +29,10 @@ struct EngineFixture {
 
     var now: Double { clock.now }
 
-    func birth(_ node: String, labels: [String: String] = [:], bdSeq: UInt64 = 1, heartbeat: Double = 5) {
+    func birth(_ node: String, labels: [String: String] = [:], bdSeq: UInt64 = 1, heartbeat: Double = 5, isolated: Bool? = nil) {
         engine.ingest(.birth(node: node), payload: Wire.encode(BirthMessage(
             node: node, labels: labels.merging(["name": node]) { first, _ in first }, version: "test", bdSeq: bdSeq,
-            heartbeatInterval: heartbeat, sentAt: now)))
+            heartbeatInterval: heartbeat, sentAt: now, isolated: isolated)))
     }
 
     func death(_ node: String, bdSeq: UInt64) {
@@ -53,9 +53,10 @@ struct EngineFixture {
     /// Plans and accepts a job as the shell does (recording it is the shell's part).
     @discardableResult
     func submit(_ id: String, selector: String = "", all: Bool = true, timeout: Double = 60,
-                deadlineIn: Double = 600) throws -> DispatchEngine.Submission {
+                deadlineIn: Double = 600, incident: Bool = false, actor: String? = nil) throws -> DispatchEngine.Submission {
         let submission = try engine.plan(SubmitJobRequest(id: id, selector: selector, all: all, task: .exec(["true"]),
-                                                          timeout: timeout, deadlineIn: deadlineIn), id: id)
+                                                          timeout: timeout, deadlineIn: deadlineIn, incident: incident,
+                                                          actor: actor), id: id)
         _ = engine.accept(submission)
         return submission
     }
@@ -77,5 +78,22 @@ struct EngineFixture {
         engine.takeOutbox().filter { $0.topic == topics.nodeJob(node) }.compactMap {
             try? Wire.decode(JobMessage.self, from: $0.payload).id
         }
+    }
+}
+
+extension EngineFixture {
+    /// Control messages the outbox sends, as (node, message), in order; the outbox is emptied.
+    func controls() -> [(node: String, message: ControlMessage)] {
+        engine.takeOutbox().compactMap { publication in
+            guard case .nodeControl(let node)? = topics.route(publication.topic),
+                  let message = try? Wire.decode(ControlMessage.self, from: publication.payload) else { return nil }
+            return (node, message)
+        }
+    }
+
+    /// An output chunk as an agent streams it.
+    func output(_ node: String, job: String, seq: UInt32, _ data: String, stream: OutputChannel = .stdout) {
+        engine.ingest(.execOutput(node: node, job: job), payload: Wire.encode(OutputChunkMessage(
+            job: job, node: node, seq: seq, stream: stream, data: data)))
     }
 }

@@ -10,6 +10,8 @@ ensure_dependencies() {
     command -v mosquitto_sub >/dev/null 2>&1 || missing+=(mosquitto-clients)
     # The secure profile: certificates (openssl), hashed passwords (mosquitto_passwd, in mosquitto).
     command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+    # The agent's built-in isolation of a quarantined node (QuarantineTests run it in a netns).
+    command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || missing+=(nftables)
     if [ ${#missing[@]} -eq 0 ]; then
         return 0
     fi

@@ -20,7 +20,15 @@ final class JobExecutor: Sendable {
     private let ledger: ExecutionLedger
     private let reporter: Reporter
     private let logger: Logger
-    private let running = Mutex<[String: RunningJob]>([:])
+    private let operatorState: OperatorState
+    private let running = Mutex(Running())
+
+    private struct Running {
+        var jobs: [String: RunningJob] = [:]
+        /// Claimed jobs a cancel reached before their process started: they never start
+        /// (or, started in the same instant, are killed at once).
+        var canceledBeforeStart: Set<String> = []
+    }
 
     private struct RunningJob {
         var process: ChildProcess
@@ -28,14 +36,16 @@ final class JobExecutor: Sendable {
         var canceled = false
     }
 
-    init(configuration: AgentConfiguration, ledger: ExecutionLedger, reporter: Reporter, logger: Logger) {
+    init(configuration: AgentConfiguration, ledger: ExecutionLedger, reporter: Reporter, operatorState: OperatorState,
+         logger: Logger) {
         self.configuration = configuration
         self.ledger = ledger
         self.reporter = reporter
+        self.operatorState = operatorState
         self.logger = logger
     }
 
-    var runningCount: Int { running.withLock { $0.count } }
+    var runningCount: Int { running.withLock { $0.jobs.count } }
 
     private var node: String { configuration.nodeID }
     private var topics: TopicTree { configuration.topics }
@@ -51,7 +61,7 @@ final class JobExecutor: Sendable {
             // are one atomic step, so concurrent deliveries cannot both run.
             admission = try JobAdmission.decide(
                 job, node: node, labels: labels, now: now(), skewAllowance: configuration.clockSkewAllowance,
-                alreadyClaimed: { try !ledger.claim(job.id, at: now()) })
+                quarantined: operatorState.quarantined, alreadyClaimed: { try !ledger.claim(job.id, at: now()) })
         } catch {
             logger.error("Ledger write failed; refusing the job", metadata: ["job.id": "\(job.id)", "error": "\(error)"])
             await reporter.status(.init(job: job.id, node: node, seq: 1, state: .rejected,
@@ -80,6 +90,10 @@ final class JobExecutor: Sendable {
         // Two streams that end when the process does: one consumer each.
         let (exit, exitSink) = AsyncStream.makeStream(of: Void.self)
         let (exited, exitedSink) = AsyncStream.makeStream(of: Void.self)
+        if running.withLock({ $0.canceledBeforeStart.remove(job.id) != nil }) {
+            await finish(job.id, seq: ExecutionReporting.terminalSeq, state: .canceled, reason: Self.canceledBeforeStart)
+            return
+        }
         let process: ChildProcess
         let startedAt = now()
         // The whole tree in one cgroup, so a `setsid` child cannot outlive the job.
@@ -99,7 +113,12 @@ final class JobExecutor: Sendable {
             await finish(job.id, seq: ExecutionReporting.terminalSeq, state: .failed, reason: "\(error)", exitCode: 127)
             return
         }
-        running.withLock { $0[job.id] = RunningJob(process: process, cgroup: cgroup) }
+        let canceledMeanwhile = running.withLock { running in
+            let canceled = running.canceledBeforeStart.remove(job.id) != nil
+            running.jobs[job.id] = RunningJob(process: process, cgroup: cgroup, canceled: canceled)
+            return canceled
+        }
+        if canceledMeanwhile { _ = process.killIfRunning(cgroup: cgroup) }
         try? ledger.update(.init(job: job.id, state: .running, processGroup: process.pid,
                                  processStart: ProcessStartTime.of(process.pid), claimedAt: startedAt))
 
@@ -146,7 +165,7 @@ final class JobExecutor: Sendable {
         }
         let timedOut = await limit
         let termination = await process.wait()
-        let canceled = running.withLock { $0.removeValue(forKey: job.id)?.canceled ?? false }
+        let canceled = running.withLock { $0.jobs.removeValue(forKey: job.id)?.canceled ?? false }
         let signal: Int32? = if case .signaled(let signal) = termination { signal } else { nil }
         var (state, reason) = ExecutionReporting.outcome(
             exitCode: termination.exitCode, signal: signal, timedOut: timedOut, canceled: canceled, timeout: job.timeout)
@@ -244,13 +263,48 @@ final class JobExecutor: Sendable {
                                     stdout: inline?.stdout, stderr: inline?.stderr), topics: topics)
     }
 
-    func cancel(_ job: String) {
-        let target = running.withLock { jobs -> RunningJob? in
-            jobs[job]?.canceled = true
-            return jobs[job]
+    /// An operator's cancel (`ctl`): a running job's whole cgroup is killed and it reports
+    /// `canceled`; a job not yet delivered is claimed as `canceled`, so that it is never
+    /// run when it arrives (from the broker's queue, or kept from a previous stop); a job
+    /// that already ended repeats its outcome (the dispatcher asks until it hears one).
+    ///
+    /// The agent calls `stopOrHold` first, in delivery order, then this: a job delivered
+    /// just before its cancel (both waiting in the node's session while it was offline)
+    /// finds the hold before its process starts.
+    func cancel(_ job: String) async {
+        if running.withLock({ $0.jobs[job] != nil }) { return }
+        do {
+            if try ledger.claim(job, at: now()) {
+                running.withLock { _ = $0.canceledBeforeStart.remove(job) }
+                logger.info("Job canceled before it arrived; it will not run", metadata: ["job.id": "\(job)"])
+                await finish(job, seq: ExecutionReporting.terminalSeq, state: .canceled, reason: Self.canceledBeforeStart)
+                return
+            }
+        } catch {
+            logger.error("Cannot record a cancel in the ledger", metadata: ["job.id": "\(job)", "error": "\(error)"])
+        }
+        if ledger.entry(job)?.state.isTerminal == true {
+            running.withLock { _ = $0.canceledBeforeStart.remove(job) }
+            await repeatRecordedOutcome(of: job)
+        }
+        // Otherwise claimed and not started yet: `run` finds the hold before (or as) it spawns.
+    }
+
+    /// The synchronous half of a cancel: kills the job's cgroup if it runs, else holds the
+    /// job id so that `run` never starts it.
+    func stopOrHold(_ job: String) {
+        let target = running.withLock { running -> RunningJob? in
+            guard running.jobs[job] != nil else {
+                running.canceledBeforeStart.insert(job)
+                return nil
+            }
+            running.jobs[job]?.canceled = true
+            return running.jobs[job]
         }
         _ = target?.process.killIfRunning(cgroup: target?.cgroup)
     }
+
+    static let canceledBeforeStart = "canceled by an operator before it started; not run"
 
     /// Jobs a previous run of this agent claimed but never finished (it was killed). Called
     /// before the agent subscribes, so a job delivered now can never be mistaken for one of

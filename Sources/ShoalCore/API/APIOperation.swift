@@ -14,6 +14,13 @@ public enum APIOperation: String, Sendable, CaseIterable, Codable {
     case ruleHistory = "rules.history"
     case approveNode = "nodes.approve"
     case rejectNode = "nodes.reject"
+    case cancelJob = "jobs.cancel"
+    case cordonNode = "nodes.cordon"
+    case uncordonNode = "nodes.uncordon"
+    case quarantineNode = "nodes.quarantine"
+    case releaseNode = "nodes.release"
+    case labelNode = "nodes.label"
+    case listAudit = "audit.list"
 }
 
 /// Reply routing for clients without MQTT v5 properties.

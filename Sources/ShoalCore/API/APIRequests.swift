@@ -14,9 +14,15 @@ public struct SubmitJobRequest: Sendable, Codable, Equatable {
     /// of every execution (10,000 rows for a 10,000-node job); follow the job's events for
     /// the rest.
     public var summary: Bool
+    /// An incident-response job: quarantined (and cordoned) nodes that match are expected
+    /// too, and a quarantined node runs nothing else.
+    public var incident: Bool
+    /// Who submits it, for the audit record (self-declared until requests are signed).
+    public var actor: String?
 
     public init(id: String? = nil, selector: String, all: Bool = false, task: JobTask,
-                timeout: Double = 60, deadlineIn: Double = 600, summary: Bool = false) {
+                timeout: Double = 60, deadlineIn: Double = 600, summary: Bool = false,
+                incident: Bool = false, actor: String? = nil) {
         self.id = id
         self.selector = selector
         self.all = all
@@ -24,10 +30,12 @@ public struct SubmitJobRequest: Sendable, Codable, Equatable {
         self.timeout = timeout
         self.deadlineIn = deadlineIn
         self.summary = summary
+        self.incident = incident
+        self.actor = actor
     }
 
     /// Integrations may leave out what has a default: `all` (false), `timeout` (60 s),
-    /// `deadlineIn` (600 s), `summary` (false).
+    /// `deadlineIn` (600 s), `summary` (false), `incident` (false), `actor` (none).
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
@@ -37,7 +45,9 @@ public struct SubmitJobRequest: Sendable, Codable, Equatable {
             task: try container.decode(JobTask.self, forKey: .task),
             timeout: try container.decodeIfPresent(Double.self, forKey: .timeout) ?? 60,
             deadlineIn: try container.decodeIfPresent(Double.self, forKey: .deadlineIn) ?? 600,
-            summary: try container.decodeIfPresent(Bool.self, forKey: .summary) ?? false)
+            summary: try container.decodeIfPresent(Bool.self, forKey: .summary) ?? false,
+            incident: try container.decodeIfPresent(Bool.self, forKey: .incident) ?? false,
+            actor: try container.decodeIfPresent(String.self, forKey: .actor))
     }
 }
 
@@ -95,7 +105,11 @@ public struct JobOutputRequest: Sendable, Codable, Equatable {
 /// and later jobs no longer expect it.
 public struct ForgetNodeRequest: Sendable, Codable, Equatable {
     public var node: String
-    public init(node: String) { self.node = node }
+    public var actor: String?
+    public init(node: String, actor: String? = nil) {
+        self.node = node
+        self.actor = actor
+    }
 }
 
 /// Decides a pending enrollment: `nodes.approve` gives the node the credentials it asked

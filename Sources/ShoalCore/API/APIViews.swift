@@ -11,9 +11,14 @@ public struct NodeView: Sendable, Codable, Equatable {
     /// Where the node stands in enrollment; absent for a node given its credentials by an
     /// operator (or on a broker without the secure profile).
     public var enrollment: EnrollmentState?
+    /// What operators decided for this node; absent means `active` (takes new work).
+    public var state: NodeAdminState?
+    /// The node's agent says its isolation action is in force (from its last birth).
+    public var isolated: Bool?
 
     public init(id: String, labels: [String: String], online: Bool, version: String,
-                firstSeen: Double, lastSeen: Double, clockOffset: Double? = nil, enrollment: EnrollmentState? = nil) {
+                firstSeen: Double, lastSeen: Double, clockOffset: Double? = nil, enrollment: EnrollmentState? = nil,
+                state: NodeAdminState? = nil, isolated: Bool? = nil) {
         self.id = id
         self.labels = labels
         self.online = online
@@ -22,7 +27,12 @@ public struct NodeView: Sendable, Codable, Equatable {
         self.lastSeen = lastSeen
         self.clockOffset = clockOffset
         self.enrollment = enrollment
+        self.state = state
+        self.isolated = isolated
     }
+
+    /// `state`, with its default.
+    public var adminState: NodeAdminState { state ?? .active }
 }
 
 /// One job with its per-state tallies.
@@ -36,9 +46,11 @@ public struct JobView: Sendable, Codable, Equatable {
     public var expected: Int
     public var counts: [String: Int]
     public var finishedAt: Double?
+    /// An incident-response job (reaches quarantined nodes); absent means false.
+    public var incident: Bool?
 
     public init(id: String, selector: String, task: JobTask, timeout: Double, deadline: Double,
-                createdAt: Double, expected: Int, counts: [String: Int], finishedAt: Double?) {
+                createdAt: Double, expected: Int, counts: [String: Int], finishedAt: Double?, incident: Bool? = nil) {
         self.id = id
         self.selector = selector
         self.task = task
@@ -48,6 +60,7 @@ public struct JobView: Sendable, Codable, Equatable {
         self.expected = expected
         self.counts = counts
         self.finishedAt = finishedAt
+        self.incident = incident
     }
 
     public var isFinished: Bool { finishedAt != nil }
@@ -110,11 +123,16 @@ public struct JobEvent: Sendable, Codable, Equatable {
     public var executions: [ExecutionView]
     /// Set when this commit finished the job.
     public var finishedAt: Double?
+    /// Output chunks this commit stored, in order of arrival (each node's in `seq` order),
+    /// so that a follower sees output while it is produced (`shoal run -f`). Absent when
+    /// none; a chunk too large for its share is cut (see `JobEventPacker`).
+    public var output: [OutputChunkView]?
 
-    public init(job: String, executions: [ExecutionView], finishedAt: Double? = nil) {
+    public init(job: String, executions: [ExecutionView], finishedAt: Double? = nil, output: [OutputChunkView]? = nil) {
         self.job = job
         self.executions = executions
         self.finishedAt = finishedAt
+        self.output = output
     }
 }
 

@@ -40,6 +40,10 @@ public enum Limits {
     public static let outputPageBytes = 1024 * 1024
     /// Characters of a task's text in a job list.
     public static let listedTaskCharacters = 200
-    /// Jobs in one `jobs.list` reply.
+    /// Who a request says it comes from (`actor`), in bytes.
+    public static let actorBytes = 256
+    /// What an audit entry keeps of the request (a task's text, labels), in bytes.
+    public static let auditDetailBytes = 512
+    /// Jobs in one `jobs.list` reply, entries in one `audit.list` reply.
     public static let listLimit: ClosedRange<Int> = 1...1_000
 }

@@ -31,6 +31,7 @@ extension SubmitJobRequest {
         try task.validate()
         try Bounds.check(timeout, "timeout", in: Limits.timeout, unit: " seconds")
         try Bounds.check(deadlineIn, "deadlineIn", in: Limits.deadlineIn, unit: " seconds")
+        try Bounds.checkActor(actor)
     }
 }
 
@@ -68,6 +69,17 @@ extension BirthMessage {
         try Bounds.check(version, "version", maxBytes: Limits.labelBytes)
         try Bounds.check(heartbeatInterval, "heartbeatInterval", in: Limits.heartbeatInterval, unit: " seconds")
         try Bounds.checkTimestamp(sentAt, "sentAt")
+    }
+}
+
+extension ControlMessage {
+    public func validate() throws(BoundsError) {
+        if let job, !JobID.isValid(job) { throw BoundsError(field: "job", "not a job id") }
+        if let set { try Bounds.checkLabels(set, "set") }
+        if let remove {
+            try Bounds.check(remove.count, "remove count", in: 0...Limits.labelCount)
+            for key in remove { try Bounds.check(key, "remove", maxBytes: Limits.labelBytes) }
+        }
     }
 }
 

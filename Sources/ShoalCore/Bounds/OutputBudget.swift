@@ -2,6 +2,8 @@
 public enum OutputMarker {
     /// Appended (to stderr) where the dispatcher stopped storing an execution's output.
     public static let storedLimit = "\n[shoal: output truncated: the dispatcher keeps \(Limits.storedOutputBytes / 1024) KiB per node]\n"
+    /// Appended to a chunk cut to fit an event (the stored chunk is whole).
+    public static let eventLimit = "\n[shoal: chunk cut to fit an event; `shoal jobs output` has it whole]\n"
 }
 
 /// Keeps replies and events under what their readers accept (`Wire.maximumPayload`): each
@@ -62,8 +64,10 @@ public enum JobEventPacker {
     public static let maxBytes = 1024 * 1024
 
     public static func pack(job: String, executions: [ExecutionView], finishedAt: Double?,
-                            maxBytes: Int = maxBytes) -> [JobEvent] {
-        var events: [JobEvent] = []
+                            output: [OutputChunkView] = [], maxBytes: Int = maxBytes) -> [JobEvent] {
+        // Output first: a terminal state announced in this commit comes after the output before it.
+        var events = packOutput(job: job, output, maxBytes: maxBytes)
+        if executions.isEmpty && finishedAt == nil && !events.isEmpty { return events }
         var current: [ExecutionView] = []
         var size = 0
         // Output gets half of each event; names, reasons and states the rest.
@@ -87,6 +91,38 @@ public enum JobEventPacker {
             current.append(view)
         }
         events.append(JobEvent(job: job, executions: current, finishedAt: finishedAt))
+        return events
+    }
+}
+
+extension JobEventPacker {
+    /// Output chunks in events of at most half of `maxBytes` of output each; a chunk larger
+    /// than that (an agent sends up to 256 KiB, and a control byte is six in JSON) is cut
+    /// to fit, and the cut is said on the chunk itself (`jobs.output` has it whole).
+    static func packOutput(job: String, _ output: [OutputChunkView], maxBytes: Int) -> [JobEvent] {
+        guard !output.isEmpty else { return [] }
+        let share = maxBytes / 2
+        var events: [JobEvent] = []
+        var current: [OutputChunkView] = []
+        var size = 0
+        for var chunk in output {
+            let fixed = 64 + OutputBudget.jsonSize(chunk.node)
+            var dataSize = OutputBudget.jsonSize(chunk.data)
+            if fixed + dataSize > share {
+                let marker = OutputMarker.eventLimit
+                let (kept, _) = OutputBudget.prefix(chunk.data, jsonBytes: share - fixed - OutputBudget.jsonSize(marker))
+                chunk.data = kept + marker
+                dataSize = OutputBudget.jsonSize(chunk.data)
+            }
+            if !current.isEmpty && size + fixed + dataSize > share {
+                events.append(JobEvent(job: job, executions: [], output: current))
+                current = []
+                size = 0
+            }
+            size += fixed + dataSize
+            current.append(chunk)
+        }
+        events.append(JobEvent(job: job, executions: [], output: current))
         return events
     }
 }

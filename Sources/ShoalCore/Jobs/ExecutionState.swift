@@ -12,7 +12,7 @@ public enum ExecutionState: String, Sendable, Codable, CaseIterable, Comparable 
     case rejected
     /// The deadline passed and the node never acknowledged the job.
     case unreachable
-    /// Cordoned or quarantined.
+    /// Not run: the node was forgotten while the job waited for it.
     case skipped
 
     public var isTerminal: Bool { rank >= 3 }

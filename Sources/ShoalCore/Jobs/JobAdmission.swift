@@ -15,17 +15,19 @@ public enum JobAdmission: Sendable, Equatable {
     /// touches its ledger for other nodes' jobs.
     public static func decide(
         _ job: JobMessage, node: String, labels: [String: String], now: Double, skewAllowance: Double,
-        alreadyClaimed: () throws -> Bool
+        quarantined: Bool = false, alreadyClaimed: () throws -> Bool
     ) rethrows -> JobAdmission {
         try decide(job, listed: job.nodes.contains(node), labels: labels, now: now, skewAllowance: skewAllowance,
-                   alreadyClaimed: alreadyClaimed)
+                   quarantined: quarantined, alreadyClaimed: alreadyClaimed)
     }
 
     /// The same decision, for a caller that already knows whether the node is in
     /// `job.nodes` (the simulator asks a set once per delivery instead of scanning the list).
+    /// A quarantined node runs incident jobs only, whatever the dispatcher planned (a stale
+    /// registry, a forged or replayed publication).
     public static func decide(
         _ job: JobMessage, listed: Bool, labels: [String: String], now: Double, skewAllowance: Double,
-        alreadyClaimed: () throws -> Bool
+        quarantined: Bool = false, alreadyClaimed: () throws -> Bool
     ) rethrows -> JobAdmission {
         guard listed else { return .notForThisNode }
         guard try !alreadyClaimed() else { return .duplicate }
@@ -35,6 +37,7 @@ public enum JobAdmission: Sendable, Equatable {
             return .reject("invalid job: \(error.description)")
         }
         if now > job.deadline + skewAllowance { return .reject("deadline passed before the node received the job") }
+        if quarantined && job.incident != true { return .reject("node is quarantined: it runs incident jobs only") }
         guard job.selector.matches(labels) else {
             return .reject("node labels no longer match selector '\(job.selector)'")
         }

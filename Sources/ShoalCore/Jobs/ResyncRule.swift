@@ -24,10 +24,13 @@ public struct ResyncRule: Sendable, Equatable {
 
     /// Whether an execution in `state` should be re-sent to its node at `now`.
     /// `startedAt` is the node's start (nil until it reported one); `lastResync` nil when never.
+    /// An execution an operator canceled (`cancelRequested`) is asked about (sent `cancel`
+    /// again) every `interval` until its node answers: the process may be running on.
     public func isDue(state: ExecutionState, nodeOnline: Bool, createdAt: Double, startedAt: Double?,
-                      timeout: Double, lastResync: Double?, now: Double) -> Bool {
+                      timeout: Double, lastResync: Double?, now: Double, cancelRequested: Bool = false) -> Bool {
         guard nodeOnline, !state.isTerminal else { return false }
         if let lastResync, now - lastResync < interval { return false }
+        if cancelRequested { return true }
         switch state {
         case .queued:
             return now - max(createdAt, lastResync ?? createdAt) >= queuedAfter

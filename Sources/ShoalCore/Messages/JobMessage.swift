@@ -15,10 +15,12 @@ public struct JobMessage: Sendable, Codable, Equatable {
     public var deadline: Double
     public var nodes: [String]
     public var createdAt: Double
+    /// An incident-response job: the only kind a quarantined node runs. Absent means false.
+    public var incident: Bool?
     public var signature: String?
 
     public init(id: String, selector: Selector, task: JobTask, timeout: Double, deadline: Double,
-                nodes: [String], createdAt: Double, signature: String? = nil) {
+                nodes: [String], createdAt: Double, incident: Bool? = nil, signature: String? = nil) {
         self.id = id
         self.selector = selector
         self.task = task
@@ -26,11 +28,12 @@ public struct JobMessage: Sendable, Codable, Equatable {
         self.deadline = deadline
         self.nodes = nodes
         self.createdAt = createdAt
+        self.incident = incident
         self.signature = signature
     }
 
     private enum CodingKeys: String, CodingKey {
-        case v, id, selector, task, timeout, deadline, nodes, createdAt, signature
+        case v, id, selector, task, timeout, deadline, nodes, createdAt, incident, signature
     }
 
     public init(from decoder: any Decoder) throws {
@@ -43,6 +46,7 @@ public struct JobMessage: Sendable, Codable, Equatable {
         deadline = try container.decode(Double.self, forKey: .deadline)
         nodes = try container.decode([String].self, forKey: .nodes)
         createdAt = try container.decode(Double.self, forKey: .createdAt)
+        incident = try container.decodeIfPresent(Bool.self, forKey: .incident)
         signature = try container.decodeIfPresent(String.self, forKey: .signature)
     }
 
@@ -56,19 +60,32 @@ public struct JobMessage: Sendable, Codable, Equatable {
         try container.encode(deadline, forKey: .deadline)
         try container.encode(nodes, forKey: .nodes)
         try container.encode(createdAt, forKey: .createdAt)
+        try container.encodeIfPresent(incident, forKey: .incident)
         try container.encodeIfPresent(signature, forKey: .signature)
     }
 }
 
 /// `node/{id}/ctl`: a control message for one agent.
+///
+/// - `cancel` (`job`): stop the job if it runs; never start it if it has not.
+/// - `rebirth`: publish the birth again.
+/// - `quarantine` / `release`: run the node's isolation (or release) action; while
+///   quarantined the node runs only `incident` jobs.
+/// - `labels` (`set`, `remove`): change the node's labels, then publish the birth again.
 public struct ControlMessage: Sendable, Codable, Equatable {
-    public enum Operation: String, Sendable, Codable { case cancel, rebirth }
+    public enum Operation: String, Sendable, Codable { case cancel, rebirth, quarantine, release, labels }
     public var v: Int = Wire.version
     public var op: Operation
     public var job: String?
+    /// `labels`: labels to add or change.
+    public var set: [String: String]?
+    /// `labels`: label keys to remove.
+    public var remove: [String]?
 
-    public init(op: Operation, job: String? = nil) {
+    public init(op: Operation, job: String? = nil, set: [String: String]? = nil, remove: [String]? = nil) {
         self.op = op
         self.job = job
+        self.set = set
+        self.remove = remove
     }
 }

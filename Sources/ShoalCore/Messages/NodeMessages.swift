@@ -12,9 +12,11 @@ public struct BirthMessage: Sendable, Codable, Equatable {
     public var sentAt: Double
     /// Reserved for enrollment (Ed25519 public key, base64).
     public var publicKey: String?
+    /// The agent's isolation action is in force (it was quarantined); absent means false.
+    public var isolated: Bool?
 
     public init(node: String, labels: [String: String], version: String, bdSeq: UInt64,
-                heartbeatInterval: Double, sentAt: Double, publicKey: String? = nil) {
+                heartbeatInterval: Double, sentAt: Double, publicKey: String? = nil, isolated: Bool? = nil) {
         self.node = node
         self.labels = labels
         self.version = version
@@ -22,6 +24,7 @@ public struct BirthMessage: Sendable, Codable, Equatable {
         self.heartbeatInterval = heartbeatInterval
         self.sentAt = sentAt
         self.publicKey = publicKey
+        self.isolated = isolated
     }
 }
 

@@ -112,6 +112,17 @@ extension JobEvent: WireWritable {
             w.array(executions) { w, execution in w.object { execution.write(members: &$0) } }
             w.member("finishedAt", finishedAt)
             w.member("job", job)
+            if let output {
+                w.key("output")
+                w.array(output) { w, chunk in
+                    w.object { w in
+                        w.member("data", chunk.data)
+                        w.member("node", chunk.node)
+                        w.member("seq", chunk.seq)
+                        w.member("stream", chunk.stream.rawValue)
+                    }
+                }
+            }
             w.member("v", v)
         }
     }
@@ -126,6 +137,7 @@ extension JobMessage: WireWritable {
             w.member("createdAt", createdAt)
             w.member("deadline", deadline)
             w.member("id", id)
+            w.member("incident", incident)
             w.key("nodes")
             w.array(nodes) { w, node in w.string(node) }
             w.member("selector", selector.text)

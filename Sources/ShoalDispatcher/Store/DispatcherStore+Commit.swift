@@ -22,6 +22,11 @@ extension DispatcherStore {
             for node in batch.forgottenNodes {
                 try db.execute(sql: "DELETE FROM node WHERE id = ?", arguments: [node])
             }
+            for cancellation in batch.cancellations {
+                try db.execute(sql: "INSERT OR IGNORE INTO cancellation (job, node, at) VALUES (?, ?, ?)",
+                               arguments: [cancellation.job, cancellation.node, cancellation.at])
+            }
+            try Self.append(batch.audit, db)
         }
     }
 }

@@ -8,13 +8,22 @@ extension DispatcherStore {
     /// before the job is published, and cheap enough to sit between a submission and its
     /// fan-out (10,000 execution rows took 20-30 ms there). Until the job is folded, its
     /// executions are that list, `queued`, overlaid by the log (`executions(_:job:)`).
-    func recordJob(_ job: JobRecord, expectedNodes: [String]) throws {
+    func recordJob(_ job: JobRecord, expectedNodes: [String], audit: AuditRecord? = nil) throws {
         try writer.write { db in
             try job.insert(db)
+            if let audit { try Self.append([audit], db) }
             try DirectStatement(db, sql: "UPDATE job SET nodes = ? WHERE id = ?").execute { row in
                 row.blob(ExpectedNodes.encode(expectedNodes))
                 row.text(job.id)
             }
+        }
+    }
+
+    /// Appends operators' actions to the audit record.
+    static func append(_ entries: [AuditRecord], _ db: Database) throws {
+        for entry in entries {
+            try db.execute(sql: "INSERT INTO audit (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [entry.at, entry.actor, entry.action.rawValue, entry.target, entry.detail])
         }
     }
 

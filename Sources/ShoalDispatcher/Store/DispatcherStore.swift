@@ -164,6 +164,40 @@ public final class DispatcherStore: Sendable {
                 table.column("decidedAt", .double)
             }
         }
+        migrator.registerMigration("v7: node states, incident jobs, cancellations, audit") { db in
+            try db.alter(table: "node") { table in
+                table.add(column: "admin", .text).notNull().defaults(to: NodeAdminState.active.rawValue)
+                table.add(column: "isolated", .boolean).notNull().defaults(to: false)
+            }
+            try db.alter(table: "job") { table in
+                table.add(column: "incident", .boolean).notNull().defaults(to: false)
+            }
+            // An operator's cancel of a job on a node, kept until the job is deleted: the
+            // node is told again, instead of being sent the job, after any restart.
+            try db.create(table: "cancellation") { table in
+                table.column("job", .text).notNull().references("job", onDelete: .cascade)
+                table.column("node", .text).notNull()
+                table.column("at", .double).notNull()
+                table.primaryKey(["job", "node"])
+            }
+            // Append-only: rows are inserted, never updated or deleted (no retention yet).
+            try db.create(table: "audit") { table in
+                table.primaryKey("seq", .integer)
+                table.column("at", .double).notNull().indexed()
+                table.column("actor", .text)
+                table.column("action", .text).notNull()
+                table.column("target", .text).notNull()
+                table.column("detail", .text)
+            }
+            try db.execute(sql: """
+                CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit
+                BEGIN SELECT RAISE(ABORT, 'the audit record is append-only'); END
+                """)
+            try db.execute(sql: """
+                CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit
+                BEGIN SELECT RAISE(ABORT, 'the audit record is append-only'); END
+                """)
+        }
         return migrator
     }
 }

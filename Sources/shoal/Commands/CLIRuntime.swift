@@ -28,6 +28,16 @@ enum CLIRuntime {
         }
     }
 
+    /// Who this command says it runs for, in every request that changes something (the
+    /// audit record keeps it): `$USER@hostname`. Self-declared: anyone can claim any name
+    /// until requests are signed.
+    static var actor: String {
+        let environment = ProcessInfo.processInfo.environment
+        let user = environment["SHOAL_ACTOR"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(environment["USER"] ?? environment["LOGNAME"] ?? "uid\(getuid())")@\(ProcessInfo.processInfo.hostName)"
+        let printable = String(String.UnicodeScalarView(user.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f }))
+        return Bounds.prefix(printable.isEmpty ? "unknown" : printable, maxBytes: Limits.actorBytes).text
+    }
+
     static func printError(_ text: String) {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }

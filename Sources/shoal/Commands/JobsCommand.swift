@@ -6,8 +6,8 @@ import ShoalCore
 
 struct Jobs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List jobs and show one job's per-node results.",
-        subcommands: [List.self, Show.self, Output.self], defaultSubcommand: List.self)
+        abstract: "List jobs, show one job's per-node results, follow its output, cancel it.",
+        subcommands: [List.self, Show.self, Output.self, Logs.self, Cancel.self], defaultSubcommand: List.self)
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List recent jobs, newest first.")

@@ -7,8 +7,9 @@ import ShoalCore
 
 struct Nodes: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List the fleet's nodes, decide pending enrollments, or forget a node that is gone for good.",
-        subcommands: [List.self, Approve.self, Reject.self, Forget.self], defaultSubcommand: List.self)
+        abstract: "List the fleet's nodes; decide pending enrollments; cordon, quarantine or relabel one; forget one that is gone for good.",
+        subcommands: [List.self, Approve.self, Reject.self, Cordon.self, Uncordon.self, Quarantine.self, Release.self, Label.self, Forget.self],
+        defaultSubcommand: List.self)
 
     struct Forget: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -29,7 +30,7 @@ struct Nodes: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let request = ForgetNodeRequest(node: node)
+            let request = ForgetNodeRequest(node: node, actor: CLIRuntime.actor)
             let forgotten = try await CLIRuntime.withClient(connection) { client in
                 try await client.request(.forgetNode, request, as: NodeView.self)
             }
@@ -67,10 +68,11 @@ extension Nodes {
             case .yaml: print(StructuredOutput.yaml(nodes))
             case .table, .csv:
                 let keys = labels ? Array(Set(nodes.flatMap(\.labels.keys))).sorted() : ["region", "arch", "role"]
-                var table = Table(headers: ["NODE", "STATUS", "LAST SEEN"] + keys.map { $0.uppercased() })
+                var table = Table(headers: ["NODE", "STATUS", "STATE", "LAST SEEN"] + keys.map { $0.uppercased() })
                 let now = Date().timeIntervalSince1970
                 table.rows = nodes.map { node in
-                    [node.id, status(node), DurationText.format(max(0, now - node.lastSeen)) + " ago"]
+                    [node.id, status(node), Self.state(node),
+                     DurationText.format(max(0, now - node.lastSeen)) + " ago"]
                         + keys.map { node.labels[$0] ?? "-" }
                 }
                 print(output.output == .csv ? table.csv() : table.render())
@@ -89,6 +91,16 @@ extension Nodes {
             case .pending?: "pending"
             case .rejected?: "rejected"
             case .approved?, nil: node.online ? "online" : "offline"
+            }
+        }
+
+        /// `active`, `cordoned`, `quarantined`; a quarantined node whose agent has not (yet)
+        /// confirmed its isolation says so.
+        static func state(_ node: NodeView) -> String {
+            switch node.adminState {
+            case .quarantined: node.isolated == true ? "quarantined" : "quarantined (not isolated yet)"
+            case .active where node.isolated == true: "active (still isolated)"
+            default: node.adminState.rawValue
             }
         }
     }

@@ -12,6 +12,8 @@ struct Run: AsyncParsableCommand {
               shoal run -s 'region=eu,role=web' -- uptime
               shoal run --all --timeout 30s -- df -h /
               shoal run -s 'gpus>=1' --shell 'nvidia-smi -L | wc -l'
+              shoal run -f -s role=web -- journalctl -f -n 20     (lines as they come: `web-01 | ...`)
+              shoal run --incident -s name=web-07 -- ss -tnp      (reaches a quarantined node)
 
             Nodes that are offline when the job is submitted run it when they come back, until \
             the deadline; after it they are reported `unreachable`. Exits 0 only when every \
@@ -43,6 +45,12 @@ struct Run: AsyncParsableCommand {
     @Flag(name: .long, help: "Submit and print the job id without waiting for results.")
     var detach = false
 
+    @Flag(name: [.short, .long], help: "Print every node's output lines as they are produced, each prefixed by its node.")
+    var follow = false
+
+    @Flag(name: .long, help: "An incident-response job: also reaches quarantined and cordoned nodes that match.")
+    var incident = false
+
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions
 
@@ -56,6 +64,7 @@ struct Run: AsyncParsableCommand {
             throw ValidationError("nothing to run: add `-- COMMAND ARGS...` or --shell 'SCRIPT'")
         }
         if !command.isEmpty && shell != nil { throw ValidationError("give either a command after `--` or --shell, not both") }
+        if follow && detach { throw ValidationError("give either --follow or --detach, not both") }
         if let id, !JobID.isValid(id) {
             throw ValidationError("--id '\(id)' is not a job id: 1-64 letters, digits, '-', '_' or '.'")
         }
@@ -75,9 +84,11 @@ struct Run: AsyncParsableCommand {
         let id = id ?? JobID.make(milliseconds: UInt64(Date().timeIntervalSince1970 * 1000), using: &generator)
         let request = SubmitJobRequest(
             id: id, selector: selector, all: all, task: task,
-            timeout: timeout.seconds, deadlineIn: deadline.seconds, summary: true)
+            timeout: timeout.seconds, deadlineIn: deadline.seconds, summary: true, incident: incident,
+            actor: CLIRuntime.actor)
         let format = output.output
         let detach = detach
+        let follow = follow
         let started = Date()
         if !detach { CLIRuntime.printError("job \(id)") }
         let detail: JobDetail?
@@ -87,10 +98,12 @@ struct Run: AsyncParsableCommand {
                 if !detach { try await client.follow(job: id) }
                 let submitted = try await client.request(.submitJob, request, as: JobDetail.self)
                 if submitted.job.expected == 0 || detach || submitted.job.isFinished { return submitted }
+                let live = follow ? LiveOutput() : nil
                 let progress = RunProgress(expected: submitted.job.expected, offline: submitted.executions.count,
-                                           live: format == .table)
+                                           live: format == .table && !follow)
                 progress.start(job: id)
-                try await Self.follow(job: id, progress: progress, client: client)
+                try await Self.follow(job: id, progress: progress, output: live, client: client)
+                live?.flush()
                 return try await client.request(.getJob, GetJobRequest(id: id), as: JobDetail.self)
             }
         } catch let exit as ExitCode {
@@ -111,8 +124,12 @@ struct Run: AsyncParsableCommand {
         case .yaml: print(StructuredOutput.yaml(detail))
         case .csv: print(JobRendering.executionTable(detail.executions).csv())
         case .table:
-            let blocks = JobRendering.outputBlocks(detail.executions)
-            if !blocks.isEmpty { print("\n" + blocks) }
+            if !follow {
+                let blocks = JobRendering.outputBlocks(detail.executions)
+                if !blocks.isEmpty { print("\n" + blocks) }
+            } else {
+                print("\n" + JobRendering.executionTable(detail.executions).render())
+            }
             let elapsed = Date().timeIntervalSince(started)
             print("\n\(detail.executions.count) nodes: \(JobRendering.tally(detail.job)) in \(DurationText.format(elapsed))  (job \(id))")
         }
@@ -122,12 +139,12 @@ struct Run: AsyncParsableCommand {
     /// Applies the job's events until every node has finished. Events are the fast path;
     /// a check of the job after a quiet spell makes sure that a lost or unreadable event
     /// can delay the end, never stop it.
-    private static func follow(job id: String, progress: RunProgress, client: DispatcherClient) async throws {
-        enum Signal: Sendable { case event(ExecutionView), finished, closed }
+    static func follow(job id: String, progress: RunProgress, output: LiveOutput?, client: DispatcherClient) async throws {
+        enum Signal: Sendable { case event(JobEvent), finished, closed }
         let (signals, sink) = AsyncStream.makeStream(of: Signal.self)
         let finished = await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await event in client.events where event.job == id { sink.yield(.event(event)) }
+                for await event in client.jobEvents where event.job == id { sink.yield(.event(event)) }
                 sink.yield(.closed)
             }
             group.addTask {
@@ -143,7 +160,12 @@ struct Run: AsyncParsableCommand {
             loop: for await signal in signals {
                 switch signal {
                 case .event(let event):
-                    progress.record(event)
+                    // Output before states: it was produced before the states announced with it.
+                    for chunk in event.output ?? [] { output?.take(chunk) }
+                    for execution in event.executions {
+                        output?.take(execution)
+                        progress.record(execution)
+                    }
                     if progress.isComplete {
                         finished = true
                         break loop
