@@ -8,6 +8,9 @@ ensure_dependencies() {
     [ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
     command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
     command -v mosquitto_sub >/dev/null 2>&1 || missing+=(mosquitto-clients)
+    # scripts/test-integrations: the Python example and the contract check run in a venv.
+    command -v python3 >/dev/null 2>&1 || missing+=(python3)
+    python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
     if [ ${#missing[@]} -eq 0 ]; then
         return 0
     fi
