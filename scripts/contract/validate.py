@@ -24,6 +24,7 @@ topic the workload stopped exercising does not pass unnoticed. Exits 1 on any fa
 printing each one.
 """
 import copy
+import os
 import json
 import re
 import sys
@@ -104,7 +105,7 @@ def check_document(document):
             jsonschema.Draft7Validator.check_schema(schema)
         except jsonschema.SchemaError as error:
             problems.append(f"components.schemas.{name}: not a valid JSON Schema: {error.message}")
-    official = __import__("os").environ.get("ASYNCAPI_SCHEMA")
+    official = os.environ.get("ASYNCAPI_SCHEMA")
     if official:
         with open(official, encoding="utf-8") as file:
             validator = jsonschema.Draft7Validator(json.load(file))
