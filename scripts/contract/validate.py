@@ -24,8 +24,8 @@ topic the workload stopped exercising does not pass unnoticed. Exits 1 on any fa
 printing each one.
 """
 import copy
-import os
 import json
+import os
 import re
 import sys
 
