@@ -12,6 +12,11 @@ ensure_dependencies() {
     command -v openssl >/dev/null 2>&1 || missing+=(openssl)
     # The agent's built-in isolation of a quarantined node (QuarantineTests run it in a netns).
     command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || missing+=(nftables)
+    # scripts/test-integrations: the Python example and the contract check run in a venv.
+    command -v python3 >/dev/null 2>&1 || missing+=(python3)
+    python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+    # deploy/systemd/check: systemd-analyze verify.
+    command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
     if [ ${#missing[@]} -eq 0 ]; then
         return 0
     fi
