@@ -192,19 +192,25 @@ extension EngineShell {
     /// Stored first: a rule the dispatcher announced is one it will still have after a restart.
     func addRule(_ request: AddRuleRequest) throws -> MitigationRule {
         try request.rule.validate()
+        try Bounds.checkActor(request.actor)
         var book = engine.ruleBook
         try book.add(request.rule)
         try store.saveRule(request.rule)
         engine.ruleBook = book
+        engine.recordRuleChange(added: true, request.rule, actor: request.actor)
+        flush()
         return request.rule
     }
 
     func removeRule(_ request: RemoveRuleRequest) throws -> MitigationRule {
+        try Bounds.checkActor(request.actor)
         guard let rule = engine.ruleBook.rules[request.name] else {
             throw APIError("no rule named '\(Bounds.prefix(request.name, maxBytes: 80).text)'; see `shoal rules list`")
         }
         _ = try store.deleteRule(rule.name)
         _ = engine.ruleBook.remove(rule.name)
+        engine.recordRuleChange(added: false, rule, actor: request.actor)
+        flush()
         return rule
     }
 

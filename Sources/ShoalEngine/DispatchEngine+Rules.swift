@@ -13,6 +13,12 @@ extension DispatchEngine {
         return firings
     }
 
+    /// A rule was added or removed through the API: in the audit record with its commit.
+    package func recordRuleChange(added: Bool, _ rule: MitigationRule, actor: String?) {
+        record(added ? .addRule : .removeRule, rule.name, actor: actor,
+               detail: "on \(rule.on.rawValue)\(rule.scope.isEmpty ? "" : " " + rule.scope)\(rule.dryRun ? " (dry run)" : "")")
+    }
+
     /// At start: the jobs earlier firings started, so that the caps count those still open.
     package func rememberRuleJobs(_ history: [RuleFiring]) {
         for firing in history {

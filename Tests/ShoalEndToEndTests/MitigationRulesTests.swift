@@ -78,6 +78,12 @@ import Testing
             let removed = try await fleet.shoal("rules", "remove", "heal")
             #expect(removed.exitCode == 0 && removed.stdout == "removed rule heal\n")
             #expect(try await Self.history(fleet, rule: "heal").count == 2)
+
+            // Rule changes are operators' actions: each is in the audit record, with who.
+            let audit = try decodeJSON([AuditEntry].self, try await fleet.shoal("audit", "-o", "json").stdout)
+            let changes = audit.filter { $0.action.hasPrefix("rule-") }.map { "\($0.action) \($0.target)" }
+            #expect(changes == ["rule-add heal", "rule-add gone", "rule-remove heal"])
+            #expect(audit.filter { $0.action.hasPrefix("rule-") }.allSatisfy { $0.actor?.isEmpty == false })
         }
     }
 

@@ -106,6 +106,7 @@ public struct ListAuditRequest: Sendable, Codable, Equatable {
 /// What the audit record keeps of one action. Adding an action is one case here.
 public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case submit, cancel, cordon, uncordon, quarantine, release, label, forget
+    case addRule = "rule-add", removeRule = "rule-remove"
 }
 
 /// One entry of the append-only audit record.

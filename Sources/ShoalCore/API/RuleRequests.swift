@@ -1,13 +1,23 @@
 /// `rules.add`: adds a mitigation rule, or replaces the rule of the same name.
 public struct AddRuleRequest: Sendable, Codable, Equatable {
     public var rule: MitigationRule
-    public init(rule: MitigationRule) { self.rule = rule }
+    /// Who asks, for the audit record (self-declared).
+    public var actor: String?
+    public init(rule: MitigationRule, actor: String? = nil) {
+        self.rule = rule
+        self.actor = actor
+    }
 }
 
 /// `rules.remove`: removes the rule of that name (its history stays).
 public struct RemoveRuleRequest: Sendable, Codable, Equatable {
     public var name: String
-    public init(name: String) { self.name = name }
+    /// Who asks, for the audit record (self-declared).
+    public var actor: String?
+    public init(name: String, actor: String? = nil) {
+        self.name = name
+        self.actor = actor
+    }
 }
 
 /// `rules.list`: every rule, by name. The body may be `{}`.

@@ -128,7 +128,7 @@ struct Rules: AsyncParsableCommand {
             let added = try await CLIRuntime.withClient(connection) { client in
                 var added: [MitigationRule] = []
                 for rule in rules {
-                    added.append(try await client.request(.addRule, AddRuleRequest(rule: rule), as: MitigationRule.self))
+                    added.append(try await client.request(.addRule, AddRuleRequest(rule: rule, actor: CLIRuntime.actor), as: MitigationRule.self))
                 }
                 return added
             }
@@ -145,7 +145,7 @@ struct Rules: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
-            let request = RemoveRuleRequest(name: name)
+            let request = RemoveRuleRequest(name: name, actor: CLIRuntime.actor)
             let removed = try await CLIRuntime.withClient(connection) { client in
                 try await client.request(.removeRule, request, as: MitigationRule.self)
             }
