@@ -77,14 +77,18 @@ extension EngineShell {
     }
 
     func approve(_ request: EnrollmentDecisionRequest) throws -> NodeView {
+        try Bounds.checkActor(request.actor)
         let view = try engine.approve(request.node)
+        engine.recordDecision(.approve, request.node, actor: request.actor)
         applyCredentialChanges()
         flush()
         return view
     }
 
     func reject(_ request: EnrollmentDecisionRequest) throws -> NodeView {
+        try Bounds.checkActor(request.actor)
         let view = try engine.reject(request.node)
+        engine.recordDecision(.reject, request.node, actor: request.actor)
         applyCredentialChanges()
         flush()
         return view

@@ -100,6 +100,11 @@ extension DispatchEngine {
         return enrollmentView(record)
     }
 
+    /// An enrollment decision (`nodes.approve`, `nodes.reject`), in the audit record.
+    package func recordDecision(_ action: AuditAction, _ node: String, actor: String?) {
+        record(action, node, actor: actor)
+    }
+
     /// Pending and rejected nodes get no work; approved and provisioned ones do.
     package func mayReceiveWork(_ node: String) -> Bool {
         guard let record = enrollments[node] else { return true }

@@ -78,6 +78,14 @@ import Testing
             #expect(rogue.log.contains("rejected"))
             let last = try await fleet.run("role=web", .exec(["true"]), id: "web-after-reject")
             #expect(Set(last.keys) == ["newbie"])
+
+            // Both decisions are in the audit record; the CLI's says who made it.
+            let audit = try await fleet.client { client in
+                try await client.request(.listAudit, ListAuditRequest(), as: [AuditEntry].self)
+            }
+            let decisions = audit.filter { $0.action == "approve" || $0.action == "reject" }
+            #expect(decisions.map { "\($0.action) \($0.target)" } == ["approve newbie", "reject rogue"])
+            #expect(decisions.first?.actor?.isEmpty == false)
         }
     }
 

@@ -116,7 +116,12 @@ public struct ForgetNodeRequest: Sendable, Codable, Equatable {
 /// for, `nodes.reject` refuses it for good (and removes its credentials if it had any).
 public struct EnrollmentDecisionRequest: Sendable, Codable, Equatable {
     public var node: String
-    public init(node: String) { self.node = node }
+    /// Who decides, for the audit record (self-declared).
+    public var actor: String?
+    public init(node: String, actor: String? = nil) {
+        self.node = node
+        self.actor = actor
+    }
 }
 
 public struct ListNodesRequest: Sendable, Codable, Equatable {

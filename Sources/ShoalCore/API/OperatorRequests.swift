@@ -107,6 +107,7 @@ public struct ListAuditRequest: Sendable, Codable, Equatable {
 public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case submit, cancel, cordon, uncordon, quarantine, release, label, forget
     case addRule = "rule-add", removeRule = "rule-remove"
+    case approve, reject
 }
 
 /// One entry of the append-only audit record.

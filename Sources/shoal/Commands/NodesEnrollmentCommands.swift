@@ -49,7 +49,7 @@ private enum EnrollmentDecision {
     }
 
     static func send(_ operation: APIOperation, node: String, _ connection: ConnectionOptions) async throws -> NodeView {
-        let request = EnrollmentDecisionRequest(node: node)
+        let request = EnrollmentDecisionRequest(node: node, actor: CLIRuntime.actor)
         return try await CLIRuntime.withClient(connection) { client in
             try await client.request(operation, request, as: NodeView.self)
         }
