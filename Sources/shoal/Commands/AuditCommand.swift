@@ -26,23 +26,18 @@ struct Audit: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        guard Limits.listLimit.contains(limit) else {
-            throw ValidationError("--limit must be between \(Limits.listLimit.lowerBound) and \(Limits.listLimit.upperBound)")
-        }
+        try ListLimit.validate(limit)
     }
 
     func run() async throws {
         let request = ListAuditRequest(since: since.map { Date().timeIntervalSince1970 - $0.seconds }, limit: limit)
         let entries = try await CLIRuntime.withClient(connection) { try await $0.request(.listAudit, request, as: [AuditEntry].self) }
-        switch output.output {
-        case .json: print(StructuredOutput.json(entries))
-        case .yaml: print(StructuredOutput.yaml(entries))
-        case .table, .csv:
+        output.print(entries, table: {
             var table = Table(headers: ["TIME", "ACTOR", "ACTION", "TARGET", "DETAIL"])
             table.rows = entries.map { entry in
                 [JobRendering.time(entry.at), entry.actor ?? "-", entry.action, entry.target, entry.detail ?? ""]
             }
-            print(output.output == .csv ? table.csv() : table.render())
-        }
+            return table
+        })
     }
 }

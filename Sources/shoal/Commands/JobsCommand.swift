@@ -19,25 +19,20 @@ struct Jobs: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
-            guard Limits.listLimit.contains(limit) else {
-                throw ValidationError("--limit must be between \(Limits.listLimit.lowerBound) and \(Limits.listLimit.upperBound)")
-            }
+            try ListLimit.validate(limit)
         }
 
         func run() async throws {
             let request = ListJobsRequest(limit: limit)
             let jobs = try await CLIRuntime.withClient(connection) { try await $0.request(.listJobs, request, as: [JobView].self) }
-            switch output.output {
-            case .json: print(StructuredOutput.json(jobs))
-            case .yaml: print(StructuredOutput.yaml(jobs))
-            case .table, .csv:
+            output.print(jobs, table: {
                 var table = Table(headers: ["JOB", "CREATED", "SELECTOR", "TASK", "NODES", "RESULT"])
                 table.rows = jobs.map { job in
                     [job.id, JobRendering.time(job.createdAt), job.selector.isEmpty ? "(all)" : job.selector,
                      String(job.task.description.prefix(40)), String(job.expected), JobRendering.tally(job)]
                 }
-                print(output.output == .csv ? table.csv() : table.render())
-            }
+                return table
+            })
         }
     }
 

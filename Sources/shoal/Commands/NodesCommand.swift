@@ -63,10 +63,7 @@ extension Nodes {
             let nodes = try await CLIRuntime.withClient(connection) { client in
                 try await client.request(.listNodes, request, as: [NodeView].self)
             }
-            switch output.output {
-            case .json: print(StructuredOutput.json(nodes))
-            case .yaml: print(StructuredOutput.yaml(nodes))
-            case .table, .csv:
+            output.print(nodes, table: {
                 let keys = labels ? Array(Set(nodes.flatMap(\.labels.keys))).sorted() : ["region", "arch", "role"]
                 var table = Table(headers: ["NODE", "STATUS", "STATE", "LAST SEEN"] + keys.map { $0.uppercased() })
                 let now = Date().timeIntervalSince1970
@@ -75,14 +72,13 @@ extension Nodes {
                      DurationText.format(max(0, now - node.lastSeen)) + " ago"]
                         + keys.map { node.labels[$0] ?? "-" }
                 }
-                print(output.output == .csv ? table.csv() : table.render())
-                if output.output == .table {
-                    let online = nodes.filter(\.online).count
-                    let waiting = nodes.filter { $0.enrollment == .pending }.count
-                    print("\n\(nodes.count) nodes, \(online) online, \(nodes.count - online) offline"
-                          + (waiting > 0 ? "; \(waiting) pending: shoal nodes approve|reject NODE" : ""))
-                }
-            }
+                return table
+            }, footer: {
+                let online = nodes.filter(\.online).count
+                let waiting = nodes.filter { $0.enrollment == .pending }.count
+                return "\n\(nodes.count) nodes, \(online) online, \(nodes.count - online) offline"
+                    + (waiting > 0 ? "; \(waiting) pending: shoal nodes approve|reject NODE" : "")
+            })
         }
 
         /// Online or offline, unless enrollment says more: a pending or rejected node gets no work.

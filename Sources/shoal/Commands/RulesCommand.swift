@@ -29,18 +29,15 @@ struct Rules: AsyncParsableCommand {
             let rules = try await CLIRuntime.withClient(connection) { client in
                 try await client.request(.listRules, ListRulesRequest(), as: [MitigationRule].self)
             }
-            switch output.output {
-            case .json: print(StructuredOutput.json(rules))
-            case .yaml: print(StructuredOutput.yaml(rules))
-            case .table, .csv:
+            output.print(rules, table: {
                 var table = Table(headers: ["RULE", "ON", "SCOPE", "RUNS", "TARGET", "COOLDOWN", "MAX", "MODE"])
                 table.rows = rules.map { rule in
                     [rule.name, rule.on.rawValue, rule.scope.isEmpty ? "(all)" : rule.scope,
                      rule.task.abbreviated(to: 40).description, rule.target ?? "(the node)",
                      DurationText.format(rule.cooldown), String(rule.maxConcurrent), rule.dryRun ? "dry-run" : "active"]
                 }
-                print(output.output == .csv ? table.csv() : table.render())
-            }
+                return table
+            })
         }
     }
 
@@ -166,7 +163,7 @@ struct Rules: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
-            guard Limits.listLimit.contains(limit) else { throw ValidationError("--limit must be between 1 and 1000, e.g. --limit 100") }
+            try ListLimit.validate(limit)
         }
 
         func run() async throws {
@@ -174,18 +171,13 @@ struct Rules: AsyncParsableCommand {
             let firings = try await CLIRuntime.withClient(connection) { client in
                 try await client.request(.ruleHistory, request, as: [RuleFiring].self)
             }
-            switch output.output {
-            case .json: print(StructuredOutput.json(firings))
-            case .yaml: print(StructuredOutput.yaml(firings))
-            case .table, .csv:
+            output.print(firings, table: {
                 var table = Table(headers: ["WHEN", "RULE", "NODE", "OUTCOME", "JOB", "CAUSE"])
-                let formatter = ISO8601DateFormatter()
                 table.rows = firings.map { firing in
-                    [formatter.string(from: Date(timeIntervalSince1970: firing.at)), firing.rule, firing.node,
-                     firing.outcome.rawValue, firing.job ?? "-", firing.cause]
+                    [JobRendering.time(firing.at), firing.rule, firing.node, firing.outcome.rawValue, firing.job ?? "-", firing.cause]
                 }
-                print(output.output == .csv ? table.csv() : table.render())
-            }
+                return table
+            })
         }
     }
 }
