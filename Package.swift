@@ -20,6 +20,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         // Already built for swift-async-algorithms; its `Heap` replaces a hand-written one.
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+        // Ed25519 for signed jobs. 4.x, not 3.x: 3.12.3 imports full Foundation in every file,
+        // which the agent must not link (bench/README.md, agent-rss); 4.x uses FoundationEssentials.
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         // libmosquitto through pkg-config; the shim holds only what Swift cannot import.
@@ -57,8 +60,8 @@ let package = Package(
             name: "BrokerLauncher",
             dependencies: ["Mosquitto", "Spawn", .product(name: "Logging", package: "swift-log")]
         ),
-        // Pure Shoal: topics, messages, selectors, execution state machine. No I/O.
-        .target(name: "ShoalCore"),
+        // Pure Shoal: topics, messages, selectors, execution state machine, signatures. No I/O.
+        .target(name: "ShoalCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "ShoalAgent",
             dependencies: [
@@ -157,16 +160,19 @@ let package = Package(
                 ], .when(platforms: [.linux])),
             ] + staticFoundationLibraries
         ),
-        // Benchmark drivers (raw MQTT baselines) used by the scripts in bench/.
+        // Mutated payloads for every decoder, the signature verifier and the selector parser:
+        // `shoal-bench fuzz` (scripts/fuzz) and a quick run in ShoalCoreTests.
+        .target(name: "ShoalFuzzing", dependencies: ["ShoalCore"]),
+        // Benchmark drivers (raw MQTT baselines) and the fuzzer, used by bench/ and scripts/fuzz.
         .executableTarget(
             name: "shoal-bench",
-            dependencies: ["Mosquitto", "MQTTSwarm", "ShoalCore", "Spawn", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Mosquitto", "MQTTSwarm", "ShoalCore", "ShoalFuzzing", "Spawn", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "ShoalTestSupport",
             dependencies: ["Mosquitto", "BrokerLauncher", "Spawn", "ShoalCore", "ShoalClient", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "ShoalCoreTests", dependencies: ["ShoalCore"]),
+        .testTarget(name: "ShoalCoreTests", dependencies: ["ShoalCore", "ShoalFuzzing"]),
         .testTarget(name: "MosquittoTests", dependencies: ["Mosquitto", "MQTTSwarm", "BrokerLauncher", "ShoalTestSupport"]),
         .testTarget(name: "ShoalAgentTests", dependencies: ["ShoalAgent", "BrokerLauncher", "ShoalTestSupport"]),
         .testTarget(name: "ShoalDispatcherTests", dependencies: ["ShoalDispatcher", "ShoalEngine", "ShoalTestSupport"]),

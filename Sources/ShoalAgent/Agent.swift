@@ -51,7 +51,14 @@ public final class Agent: Service, Sendable {
             will: .init(topic: topics.death(node), payload: Wire.encode(DeathMessage(node: node, bdSeq: bdSeq)))
         ), logger: logger)
         let reporter = Reporter(client: client, outbox: outbox, logger: logger)
-        let executor = JobExecutor(configuration: configuration, ledger: ledger, reporter: reporter, logger: logger)
+        let signatures = SignatureGate(verifier: configuration.signatureVerifier)
+        let executor = JobExecutor(configuration: configuration, ledger: ledger, reporter: reporter,
+                                   signatures: signatures, logger: logger)
+        if signatures.isEnforcing {
+            logger.info("Running only jobs signed by a trusted key", metadata: ["keys.trusted": "\(configuration.trustedKeys.keys.count)"])
+        } else {
+            logger.notice("No trusted operator key: jobs are not checked for signatures (shoal agent --trusted-keys)")
+        }
 
         let interrupted = executor.takeInterruptedJobs()
         let pruned = ledger.prune(now: Date().timeIntervalSince1970)
@@ -102,7 +109,7 @@ public final class Agent: Service, Sendable {
                 await reporter.replay()
                 await executor.reportInterrupted(interrupted)
             }
-            group.addTask { await self.heartbeat(client: client, executor: executor) }
+            group.addTask { await self.heartbeat(client: client, executor: executor, signatures: signatures) }
             await withDiscardingTaskGroup { jobs in
                 for job in deferred.all() {
                     let labels = self.labels
@@ -114,7 +121,8 @@ public final class Agent: Service, Sendable {
                 await withGracefulShutdownHandler {
                     for await item in inbox {
                         guard case .message(let message) = item else { break }
-                        self.dispatch(message, client: client, bdSeq: bdSeq, births: births, executor: executor, jobs: &jobs)
+                        self.dispatch(message, client: client, bdSeq: bdSeq, births: births, executor: executor,
+                                      signatures: signatures, jobs: &jobs)
                     }
                 } onGracefulShutdown: {
                     inboxSink.yield(.stop)
@@ -172,7 +180,7 @@ public final class Agent: Service, Sendable {
 
     private func dispatch(
         _ message: MQTTMessage, client: MQTTClient, bdSeq: UInt64, births: SentBirths, executor: JobExecutor,
-        jobs: inout DiscardingTaskGroup
+        signatures: SignatureGate, jobs: inout DiscardingTaskGroup
     ) {
         switch configuration.topics.route(message.topic) {
         case .cellJob, .nodeJob:
@@ -189,6 +197,10 @@ public final class Agent: Service, Sendable {
                 logger.warning("Dropped a malformed control message", metadata: ["topic": "\(message.topic)"])
                 return
             }
+            if let reason = refusal(of: control, signatures: signatures) {
+                logger.warning("Refused a control message", metadata: ["op": "\(control.op.rawValue)", "reason": "\(reason)"])
+                return
+            }
             switch control.op {
             case .cancel: if let job = control.job { executor.cancel(job) }
             case .rebirth: publishBirth(client: client, bdSeq: bdSeq, births: births)
@@ -196,6 +208,18 @@ public final class Agent: Service, Sendable {
         default:
             logger.debug("Ignored a message on an unexpected topic", metadata: ["topic": "\(message.topic)"])
         }
+    }
+
+    /// Why a control message is not acted on, or nil. One signed for another node is never
+    /// acted on; the others follow the job rules (`SignatureVerifier`), except operations
+    /// that need no operator (`rebirth`).
+    private func refusal(of control: ControlMessage, signatures: SignatureGate) -> String? {
+        if let target = control.node, target != configuration.nodeID {
+            return "addressed to node \(Bounds.prefix(target, maxBytes: 80).text)"
+        }
+        guard control.op.requiresSignature else { return nil }
+        return signatures.refusal(control.signature, of: control.signingContent, now: Date().timeIntervalSince1970,
+                                  repeatAllowed: false)
     }
 
     /// The persistent session keeps the subscription of the cell this node was in when its
@@ -270,7 +294,7 @@ public final class Agent: Service, Sendable {
         client.stop()
     }
 
-    private func heartbeat(client: MQTTClient, executor: JobExecutor) async {
+    private func heartbeat(client: MQTTClient, executor: JobExecutor, signatures: SignatureGate) async {
         let started = Date()
         var seq: UInt64 = 0
         while !Task.isCancelled {
@@ -280,6 +304,7 @@ public final class Agent: Service, Sendable {
                 return
             }
             seq += 1
+            signatures.forgetExpired(now: Date().timeIntervalSince1970)
             let beat = HeartbeatMessage(node: configuration.nodeID, seq: seq, uptime: -started.timeIntervalSinceNow,
                                         load1: NodeFacts.loadAverage(), running: executor.runningCount,
                                         sentAt: Date().timeIntervalSince1970)

@@ -16,12 +16,20 @@ public struct AgentConfiguration: Sendable {
     public var clockSkewAllowance: Double
     /// Output kept per execution; the rest is dropped with a note.
     public var outputLimit: Int
+    /// Operator keys whose signed jobs and control messages this node accepts.
+    public var trustedKeys: TrustedKeys
+    /// Refuse unsigned jobs even with no trusted key (then every job is refused: a node
+    /// that must not run anything until it is given a key).
+    public var requireSignatures: Bool
 
     public init(
         broker: BrokerAddress, nodeID: String, labels: [String: String] = [:], dataDirectory: String,
         heartbeatInterval: Double = 5, topics: TopicTree = TopicTree(), username: String? = nil,
-        password: String? = nil, clockSkewAllowance: Double = 5, outputLimit: Int = 1 << 20
+        password: String? = nil, clockSkewAllowance: Double = 5, outputLimit: Int = 1 << 20,
+        trustedKeys: TrustedKeys = TrustedKeys(), requireSignatures: Bool = false
     ) {
+        self.trustedKeys = trustedKeys
+        self.requireSignatures = requireSignatures
         self.broker = broker
         self.nodeID = nodeID
         self.labels = labels
@@ -32,6 +40,10 @@ public struct AgentConfiguration: Sendable {
         self.password = password
         self.clockSkewAllowance = clockSkewAllowance
         self.outputLimit = outputLimit
+    }
+
+    var signatureVerifier: SignatureVerifier {
+        SignatureVerifier(trusted: trustedKeys, required: requireSignatures, skewAllowance: clockSkewAllowance)
     }
 }
 

@@ -40,6 +40,14 @@ public struct AgentOptions: ParsableArguments {
             transform: DurationArgument.parser("--heartbeat", in: Limits.heartbeatInterval))
     var heartbeat = DurationArgument("5s", seconds: 5)
 
+    @Option(name: .long, parsing: .singleValue, help: ArgumentHelp(
+        "Operator public keys to trust: a file of 'ed25519 BASE64 [NAME]' lines or a directory of .pub files (repeatable).",
+        discussion: "With any trusted key, the agent runs only jobs (and control operations) signed by one of them, and refuses unsigned, forged, expired and replayed ones."))
+    var trustedKeys: [String] = []
+
+    @Flag(name: .long, help: "Refuse unsigned jobs even when no key is trusted yet.")
+    var requireSignatures = false
+
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var logging: LoggingOptions
 
@@ -53,6 +61,13 @@ public struct AgentOptions: ParsableArguments {
             }
         }
         if let id, !TopicTree.isValidLevel(id) { throw ValidationError("node id '\(id)' may not contain '/', '+' or '#'") }
+        for path in trustedKeys {
+            do {
+                _ = try OperatorKeyStore.loadTrusted(path)
+            } catch {
+                throw ValidationError("--trusted-keys \(error); give a file of 'ed25519 BASE64 [NAME]' lines or a directory of .pub files")
+            }
+        }
     }
 
     /// Runs the agent until SIGTERM or SIGINT.
@@ -67,7 +82,9 @@ public struct AgentOptions: ParsableArguments {
             broker: try connection.address, nodeID: nodeID, labels: labels,
             dataDirectory: dataDir ?? ShoalHome.path + "/agent-\(nodeID)",
             heartbeatInterval: heartbeat.seconds, topics: connection.topics,
-            username: connection.resolvedUsername ?? nodeID, password: connection.password)
+            username: connection.resolvedUsername ?? nodeID, password: connection.password,
+            trustedKeys: TrustedKeys(try trustedKeys.flatMap(OperatorKeyStore.loadTrusted)),
+            requireSignatures: requireSignatures)
         try await ServiceRuntime.run(Agent(configuration: configuration, logger: logger), logger: logger)
     }
 }

@@ -29,10 +29,12 @@ extension DispatchEngine {
         let plan = planner.plan(selector, registry: registry)
         let job = JobRecord(id: id, selector: selector.text, task: request.task, timeout: request.timeout,
                             deadline: time + request.deadlineIn, createdAt: time, expected: plan.expected.count,
-                            finishedAt: plan.expected.isEmpty ? time : nil)
+                            finishedAt: plan.expected.isEmpty ? time : nil, signature: request.signature)
         let publications = plan.publications.map { publication in
+            // The signature is passed through: only agents hold the trust that verifies it.
             let message = JobMessage(id: id, selector: selector, task: request.task, timeout: request.timeout,
-                                     deadline: job.deadline, nodes: publication.nodes, createdAt: time)
+                                     deadline: job.deadline, nodes: publication.nodes, createdAt: time,
+                                     signature: request.signature)
             let topic = switch publication.target {
             case .cell(let cell): topics.cellJob(cell)
             case .node(let node): topics.nodeJob(node)
@@ -71,7 +73,8 @@ extension DispatchEngine {
         guard !targets.isEmpty, let selector = try? Selector(parsing: job.selector) else { return }
         for node in targets {
             let message = JobMessage(id: job.id, selector: selector, task: job.task, timeout: job.timeout,
-                                     deadline: job.deadline, nodes: [node], createdAt: job.createdAt)
+                                     deadline: job.deadline, nodes: [node], createdAt: job.createdAt,
+                                     signature: job.signature)
             publish(topics.nodeJob(node), Wire.encode(message))
         }
         logger.debug("Job sent again", metadata: ["job.id": "\(job.id)", "nodes": "\(targets.count)"])
@@ -119,7 +122,8 @@ extension DispatchEngine {
 
     package func jobView(_ job: JobRecord, counts: [String: Int]) -> JobView {
         JobView(id: job.id, selector: job.selector, task: job.task, timeout: job.timeout, deadline: job.deadline,
-                createdAt: job.createdAt, expected: job.expected, counts: counts, finishedAt: job.finishedAt)
+                createdAt: job.createdAt, expected: job.expected, counts: counts, finishedAt: job.finishedAt,
+                signer: job.signature?.signer)
     }
 }
 

@@ -50,9 +50,12 @@ package struct JobRecord: Codable, Sendable, Equatable {
     package var createdAt: Double
     package var expected: Int
     package var finishedAt: Double?
+    /// The operator's signature, published with every sending of the job (a re-send too).
+    package var signature: OperatorSignature?
 
     package init(id: String, selector: String, task: JobTask, timeout: Double, deadline: Double, createdAt: Double,
-                 expected: Int, finishedAt: Double?) {
+                 expected: Int, finishedAt: Double?, signature: OperatorSignature? = nil) {
+        self.signature = signature
         self.id = id
         self.selector = selector
         self.task = task

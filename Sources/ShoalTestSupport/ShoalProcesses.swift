@@ -66,10 +66,10 @@ public final class ShoalProcess: Sendable {
 
     /// `shoal agent`, or with `standalone` the `shoal-agent` binary (same agent, same flags).
     public static func agent(_ id: String, labels: [String: String], broker: BrokerAddress, home: String,
-                             heartbeat: String = "1s", standalone: Bool = false) throws -> ShoalProcess {
+                             heartbeat: String = "1s", standalone: Bool = false, arguments extra: [String] = []) throws -> ShoalProcess {
         let labelArguments = labels.sorted { $0.key < $1.key }.flatMap { ["--label", "\($0.key)=\($0.value)"] }
         let arguments = ["--id", id, "--data-dir", home + "/agents/\(id)", "--heartbeat", heartbeat,
-                         "--log-level", "debug"] + labelArguments
+                         "--log-level", "debug"] + labelArguments + extra
         if standalone {
             return try start(id, arguments, broker: broker, home: home, executable: ShoalBinary.agentPath)
         }

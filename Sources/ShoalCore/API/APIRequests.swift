@@ -14,9 +14,15 @@ public struct SubmitJobRequest: Sendable, Codable, Equatable {
     /// of every execution (10,000 rows for a 10,000-node job); follow the job's events for
     /// the rest.
     public var summary: Bool
+    /// An operator's signature over `signingContent` (id, selector, task, timeout); the
+    /// dispatcher publishes it with the job unchanged, and agents that trust keys verify it.
+    /// A signed job must carry its `id`.
+    public var signature: OperatorSignature?
 
     public init(id: String? = nil, selector: String, all: Bool = false, task: JobTask,
-                timeout: Double = 60, deadlineIn: Double = 600, summary: Bool = false) {
+                timeout: Double = 60, deadlineIn: Double = 600, summary: Bool = false,
+                signature: OperatorSignature? = nil) {
+        self.signature = signature
         self.id = id
         self.selector = selector
         self.all = all
@@ -37,7 +43,8 @@ public struct SubmitJobRequest: Sendable, Codable, Equatable {
             task: try container.decode(JobTask.self, forKey: .task),
             timeout: try container.decodeIfPresent(Double.self, forKey: .timeout) ?? 60,
             deadlineIn: try container.decodeIfPresent(Double.self, forKey: .deadlineIn) ?? 600,
-            summary: try container.decodeIfPresent(Bool.self, forKey: .summary) ?? false)
+            summary: try container.decodeIfPresent(Bool.self, forKey: .summary) ?? false,
+            signature: try container.decodeIfPresent(OperatorSignature.self, forKey: .signature))
     }
 }
 

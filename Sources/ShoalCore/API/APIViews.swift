@@ -32,9 +32,12 @@ public struct JobView: Sendable, Codable, Equatable {
     public var expected: Int
     public var counts: [String: Int]
     public var finishedAt: Double?
+    /// The key id that signed the job (as the submitter claimed it: agents verify), if signed.
+    public var signer: String?
 
     public init(id: String, selector: String, task: JobTask, timeout: Double, deadline: Double,
-                createdAt: Double, expected: Int, counts: [String: Int], finishedAt: Double?) {
+                createdAt: Double, expected: Int, counts: [String: Int], finishedAt: Double?, signer: String? = nil) {
+        self.signer = signer
         self.id = id
         self.selector = selector
         self.task = task

@@ -31,6 +31,10 @@ extension SubmitJobRequest {
         try task.validate()
         try Bounds.check(timeout, "timeout", in: Limits.timeout, unit: " seconds")
         try Bounds.check(deadlineIn, "deadlineIn", in: Limits.deadlineIn, unit: " seconds")
+        if let signature {
+            if id == nil { throw BoundsError(field: "id", "a signed job must carry the id it was signed with") }
+            try signature.validate()
+        }
     }
 }
 

@@ -3,8 +3,11 @@
 /// `nodes` lists the expected nodes this publication is for: a node not listed ignores
 /// the job silently (it was not expected), a listed node whose labels no longer match the
 /// selector reports `rejected`. On the wire it is one `PackedNodeList` string; a plain
-/// JSON array of ids is accepted too (for integrations that write jobs by hand). Shaped to
-/// carry a signature later (`signature` covers every other field).
+/// JSON array of ids is accepted too (for integrations that write jobs by hand).
+///
+/// `signature`, when present, is an operator's over `signingContent` (id, selector, task,
+/// timeout): the dispatcher passes it through untouched, agents that trust keys verify it
+/// (docs/security.md, "Signed jobs").
 public struct JobMessage: Sendable, Codable, Equatable {
     public var v: Int = Wire.version
     public var id: String
@@ -16,10 +19,10 @@ public struct JobMessage: Sendable, Codable, Equatable {
     public var deadline: Double
     public var nodes: [String]
     public var createdAt: Double
-    public var signature: String?
+    public var signature: OperatorSignature?
 
     public init(id: String, selector: Selector, task: JobTask, timeout: Double, deadline: Double,
-                nodes: [String], createdAt: Double, signature: String? = nil) {
+                nodes: [String], createdAt: Double, signature: OperatorSignature? = nil) {
         self.id = id
         self.selector = selector
         self.task = task
@@ -52,7 +55,7 @@ public struct JobMessage: Sendable, Codable, Equatable {
             nodes = try container.decode([String].self, forKey: .nodes)
         }
         createdAt = try container.decode(Double.self, forKey: .createdAt)
-        signature = try container.decodeIfPresent(String.self, forKey: .signature)
+        signature = try container.decodeIfPresent(OperatorSignature.self, forKey: .signature)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -70,14 +73,30 @@ public struct JobMessage: Sendable, Codable, Equatable {
 }
 
 /// `node/{id}/ctl`: a control message for one agent.
+///
+/// Signed like a job (`signature` over `signingContent`: op, job, node), and an agent that
+/// enforces signatures refuses an unsigned one, except the operations that need no operator
+/// (`Operation.requiresSignature`).
 public struct ControlMessage: Sendable, Codable, Equatable {
-    public enum Operation: String, Sendable, Codable { case cancel, rebirth }
+    public enum Operation: String, Sendable, Codable {
+        case cancel, rebirth
+
+        /// `rebirth` is the dispatcher asking an agent to announce itself again: it changes
+        /// nothing on the node and its replay does no harm, and the dispatcher holds no
+        /// operator key. Every other operation acts on the node for an operator.
+        public var requiresSignature: Bool { self != .rebirth }
+    }
     public var v: Int = Wire.version
     public var op: Operation
     public var job: String?
+    /// The node it is for, when signed for one node (absent: any node).
+    public var node: String?
+    public var signature: OperatorSignature?
 
-    public init(op: Operation, job: String? = nil) {
+    public init(op: Operation, job: String? = nil, node: String? = nil, signature: OperatorSignature? = nil) {
         self.op = op
         self.job = job
+        self.node = node
+        self.signature = signature
     }
 }

@@ -129,7 +129,15 @@ extension JobMessage: WireWritable {
             w.member("id", id)
             w.member("nodes", packed)
             w.member("selector", selector.text)
-            w.member("signature", signature)
+            if let signature {
+                w.key("signature")
+                w.object { w in
+                    w.member("expiresAt", signature.expiresAt)
+                    w.member("nonce", signature.nonce)
+                    w.member("signer", signature.signer)
+                    w.member("value", signature.value)
+                }
+            }
             w.key("task")
             w.object { w in
                 switch task {

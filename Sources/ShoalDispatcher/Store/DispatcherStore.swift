@@ -134,6 +134,10 @@ public final class DispatcherStore: Sendable {
                 table.column("updatedAt", .double).notNull()
             }
         }
+        migrator.registerMigration("v5: a job's operator signature") { db in
+            // JSON of `OperatorSignature`, re-published with the job; absent for unsigned jobs.
+            try db.alter(table: "job") { table in table.add(column: "signature", .text) }
+        }
         return migrator
     }
 }

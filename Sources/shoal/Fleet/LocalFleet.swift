@@ -62,12 +62,13 @@ final class LocalFleet: Sendable {
         members.withLock { $0.dispatcher = dispatcher }
     }
 
-    func startAgents(_ count: Int, heartbeat: String) throws {
+    func startAgents(_ count: Int, heartbeat: String, trustedKeys: String? = nil) throws {
         for index in 0..<count {
             let name = String(format: "node-%02d", index + 1)
             let labels = Self.labels(forAgent: index).sorted { $0.key < $1.key }.flatMap { ["--label", "\($0.key)=\($0.value)"] }
             let agent = try spawn(name, ["agent", "--id", name, "--data-dir", directory + "/agents/\(name)",
-                                         "--heartbeat", heartbeat] + labels)
+                                         "--heartbeat", heartbeat] + labels
+                                         + (trustedKeys.map { ["--trusted-keys", $0] } ?? []))
             members.withLock { $0.agents.append(agent) }
         }
     }
