@@ -8,8 +8,9 @@ import Testing
     let content = JobSigningContent(id: "job-1", selector: "role=web", task: .shell("uptime"), timeout: 30)
     var verifier: SignatureVerifier { SignatureVerifier(trusted: TrustedKeys([key.publicKey]), skewAllowance: 5) }
 
-    func signed(_ content: JobSigningContent? = nil, expiresAt: Double = now + 600, by signer: OperatorPrivateKey? = nil) -> OperatorSignature {
-        (signer ?? key).sign(content ?? self.content, expiresAt: expiresAt, nonce: "nonce-0123456789abcd")
+    func signed(_ content: JobSigningContent? = nil, expiresAt: Double? = nil, by signer: OperatorPrivateKey? = nil) -> OperatorSignature {
+        (signer ?? key).sign(content ?? self.content, expiresAt: expiresAt ?? SignatureVerifierTests.now + 600,
+                             nonce: "nonce-0123456789abcd")
     }
 
     func reason(_ verdict: SignatureVerifier.Verdict) -> String {

@@ -39,12 +39,12 @@ struct SignedJobTests {
             let attacker = OperatorPrivateKey()
             let now = Date().timeIntervalSince1970
             var generator = SystemRandomNumberGenerator()
-            func request(_ id: String, signedBy signer: OperatorPrivateKey?, expiresAt: Double = now + 600,
+            func request(_ id: String, signedBy signer: OperatorPrivateKey?, expiresAt: Double? = nil,
                          tamper: Bool = false) -> SubmitJobRequest {
                 var request = SubmitJobRequest(id: id, selector: "role=signed", task: .shell("echo run >> \(marks)/\(id)-$SHOAL_NODE_ID"),
                                                timeout: 30, deadlineIn: 600)
                 if let signer, let content = request.signingContent {
-                    request.signature = signer.sign(content, expiresAt: expiresAt, using: &generator)
+                    request.signature = signer.sign(content, expiresAt: expiresAt ?? now + 600, using: &generator)
                 }
                 // Signed, then changed: what a man in the middle would do.
                 if tamper { request.task = .shell("echo pwned >> \(marks)/\(id)-$SHOAL_NODE_ID") }
@@ -67,8 +67,9 @@ struct SignedJobTests {
             let topics = TopicTree()
 
             // Through the dispatcher: it passes the signature through; the agents refuse.
+            let viaDispatcher = bad(""), direct = bad("direct-")
             try await fleet.client { client in
-                for (job, reason) in bad("") {
+                for (job, reason) in viaDispatcher {
                     let id = try #require(job.id)
                     try await client.follow(job: id)
                     _ = try await client.request(.submitJob, job, as: JobDetail.self)
@@ -83,7 +84,7 @@ struct SignedJobTests {
             }
 
             // Straight to each node's job topic, past the dispatcher.
-            for (job, reason) in bad("direct-") {
+            for (job, reason) in direct {
                 let id = try #require(job.id)
                 for node in Self.nodes {
                     let message = JobMessage(id: id, selector: try Selector(parsing: job.selector), task: job.task,

@@ -143,7 +143,7 @@ public struct OperatorPrivateKey: Sendable, CustomStringConvertible {
     public func sign(_ content: some SignableContent, expiresAt: Double, nonce: String) -> OperatorSignature {
         let message = CanonicalForm.of(content, signer: id, expiresAt: expiresAt, nonce: nonce)
         // Ed25519 signing of bytes in memory cannot fail with a valid key.
-        let signature = (try? key.signature(for: message)).map(Array.init) ?? []
+        let signature = (try? key.signature(for: message)).map { [UInt8]($0) } ?? []
         return OperatorSignature(signer: id, value: Base64.encode(signature), expiresAt: expiresAt, nonce: nonce)
     }
 }
