@@ -96,6 +96,7 @@ struct Run: AsyncParsableCommand {
             let validity = min(deadline.seconds + 60, OperatorSignature.maximumValidity)
             request.signature = signingKey.sign(content, expiresAt: Date().timeIntervalSince1970 + validity, using: &generator)
         }
+        let signedRequest = request
         let format = output.output
         let detach = detach
         let started = Date()
@@ -105,7 +106,7 @@ struct Run: AsyncParsableCommand {
             detail = try await CLIRuntime.withClient(connection) { client -> JobDetail? in
                 // Following before submitting, so that no event is missed; a detached run follows nothing.
                 if !detach { try await client.follow(job: id) }
-                let submitted = try await client.request(.submitJob, request, as: JobDetail.self)
+                let submitted = try await client.request(.submitJob, signedRequest, as: JobDetail.self)
                 if submitted.job.expected == 0 || detach || submitted.job.isFinished { return submitted }
                 let progress = RunProgress(expected: submitted.job.expected, offline: submitted.executions.count,
                                            live: format == .table)
