@@ -223,7 +223,12 @@ import Testing
             let old = try DatabaseQueue(path: path)
             try DispatcherStore.migrator.migrate(old, upTo: "v2: a job's expected nodes")
             try old.write { db in
-                try Self.job("j1", expected: 2).insert(db)
+                // The row as v2 wrote it: today's record has columns v2 did not.
+                let job = Self.job("j1", expected: 2)
+                try db.execute(sql: """
+                    INSERT INTO job (id, selector, task, timeout, deadline, createdAt, expected) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [job.id, job.selector, String(decoding: Wire.encode(job.task), as: UTF8.self),
+                                     job.timeout, job.deadline, job.createdAt, job.expected])
                 try ExecutionRecord(job: "j1", node: "a", state: .queued, updatedAt: 1).insert(db)
                 var done = ExecutionRecord(job: "j1", node: "b", state: .failed, updatedAt: 2)
                 done.exitCode = 3
