@@ -65,7 +65,7 @@ public struct AgentOptions: ParsableArguments {
             do {
                 _ = try OperatorKeyStore.loadTrusted(path)
             } catch {
-                throw ValidationError("--trusted-keys \(error); give a file of 'ed25519 BASE64 [NAME]' lines or a directory of .pub files")
+                throw ValidationError("\(error) (--trusted-keys); give a file of 'ed25519 BASE64 [NAME]' lines or a directory of .pub files")
             }
         }
     }

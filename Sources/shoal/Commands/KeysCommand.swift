@@ -98,7 +98,7 @@ struct Keys: ParsableCommand {
                 do {
                     keys = [try OperatorPublicKey(line: key)]
                 } catch {
-                    throw ValidationError("\(error.problem); give a key line such as `ed25519 BASE64 alice`, or a .pub file")
+                    throw ValidationError("\(error.description); give a key line such as `ed25519 BASE64 alice`, or a .pub file")
                 }
             }
             guard !keys.isEmpty else { throw ValidationError("\(key) holds no key") }
