@@ -29,11 +29,13 @@ extension DispatchEngine {
         let plan = planner.plan(selector, registry: registry(incident: request.incident))
         let job = JobRecord(id: id, selector: selector.text, task: request.task, timeout: request.timeout,
                             deadline: time + request.deadlineIn, createdAt: time, expected: plan.expected.count,
-                            finishedAt: plan.expected.isEmpty ? time : nil, incident: request.incident)
+                            finishedAt: plan.expected.isEmpty ? time : nil, incident: request.incident,
+                            signature: request.signature)
         let publications = plan.publications.map { publication in
+            // The signature is passed through: only agents hold the trust that verifies it.
             let message = JobMessage(id: id, selector: selector, task: request.task, timeout: request.timeout,
                                      deadline: job.deadline, nodes: publication.nodes, createdAt: time,
-                                     incident: request.incident ? true : nil)
+                                     incident: request.incident ? true : nil, signature: request.signature)
             let topic = switch publication.target {
             case .cell(let cell): topics.cellJob(cell)
             case .node(let node): topics.nodeJob(node)
@@ -98,7 +100,7 @@ extension DispatchEngine {
             }
             let message = JobMessage(id: job.id, selector: selector, task: job.task, timeout: job.timeout,
                                      deadline: job.deadline, nodes: [node], createdAt: job.createdAt,
-                                     incident: job.incident ? true : nil)
+                                     incident: job.incident ? true : nil, signature: job.signature)
             publish(topics.nodeJob(node), Wire.encode(message))
         }
         logger.debug("Job sent again", metadata: ["job.id": "\(job.id)", "nodes": "\(targets.count)"])
@@ -160,7 +162,7 @@ extension DispatchEngine {
     package func jobView(_ job: JobRecord, counts: [String: Int]) -> JobView {
         JobView(id: job.id, selector: job.selector, task: job.task, timeout: job.timeout, deadline: job.deadline,
                 createdAt: job.createdAt, expected: job.expected, counts: counts, finishedAt: job.finishedAt,
-                incident: job.incident ? true : nil)
+                incident: job.incident ? true : nil, signer: job.signature?.signer)
     }
 }
 

@@ -158,7 +158,7 @@ final class SimulatedAgent: MQTTSwarmHandler {
         switch admission {
         case .notForThisNode, .duplicate:
             return
-        case .reject(let reason):
+        case .reject(let reason), .refuse(let reason):
             report(.init(job: job.id, node: node, seq: ExecutionReporting.acceptedSeq, state: .rejected, reason: reason,
                          at: now()), client)
         case .run:

@@ -17,12 +17,17 @@ public struct SubmitJobRequest: Sendable, Codable, Equatable {
     /// An incident-response job: quarantined (and cordoned) nodes that match are expected
     /// too, and a quarantined node runs nothing else.
     public var incident: Bool
-    /// Who submits it, for the audit record (self-declared until requests are signed).
+    /// Who submits it, for the audit record (self-declared; the signer, when signed).
     public var actor: String?
+    /// An operator's signature over `signingContent` (id, selector, task, timeout,
+    /// incident); the dispatcher publishes it with the job unchanged, and agents that trust
+    /// keys verify it. A signed job must carry its `id`.
+    public var signature: OperatorSignature?
 
     public init(id: String? = nil, selector: String, all: Bool = false, task: JobTask,
                 timeout: Double = 60, deadlineIn: Double = 600, summary: Bool = false,
-                incident: Bool = false, actor: String? = nil) {
+                incident: Bool = false, actor: String? = nil, signature: OperatorSignature? = nil) {
+        self.signature = signature
         self.id = id
         self.selector = selector
         self.all = all
@@ -47,7 +52,8 @@ public struct SubmitJobRequest: Sendable, Codable, Equatable {
             deadlineIn: try container.decodeIfPresent(Double.self, forKey: .deadlineIn) ?? 600,
             summary: try container.decodeIfPresent(Bool.self, forKey: .summary) ?? false,
             incident: try container.decodeIfPresent(Bool.self, forKey: .incident) ?? false,
-            actor: try container.decodeIfPresent(String.self, forKey: .actor))
+            actor: try container.decodeIfPresent(String.self, forKey: .actor),
+            signature: try container.decodeIfPresent(OperatorSignature.self, forKey: .signature))
     }
 }
 

@@ -48,9 +48,13 @@ public struct JobView: Sendable, Codable, Equatable {
     public var finishedAt: Double?
     /// An incident-response job (reaches quarantined nodes); absent means false.
     public var incident: Bool?
+    /// The key id that signed the job (as the submitter claimed it: agents verify), if signed.
+    public var signer: String?
 
     public init(id: String, selector: String, task: JobTask, timeout: Double, deadline: Double,
-                createdAt: Double, expected: Int, counts: [String: Int], finishedAt: Double?, incident: Bool? = nil) {
+                createdAt: Double, expected: Int, counts: [String: Int], finishedAt: Double?, incident: Bool? = nil,
+                signer: String? = nil) {
+        self.signer = signer
         self.id = id
         self.selector = selector
         self.task = task

@@ -32,6 +32,10 @@ extension SubmitJobRequest {
         try Bounds.check(timeout, "timeout", in: Limits.timeout, unit: " seconds")
         try Bounds.check(deadlineIn, "deadlineIn", in: Limits.deadlineIn, unit: " seconds")
         try Bounds.checkActor(actor)
+        if let signature {
+            if id == nil { throw BoundsError(field: "id", "a signed job must carry the id it was signed with") }
+            try signature.validate()
+        }
     }
 }
 
@@ -80,6 +84,8 @@ extension ControlMessage {
             try Bounds.check(remove.count, "remove count", in: 0...Limits.labelCount)
             for key in remove { try Bounds.check(key, "remove", maxBytes: Limits.labelBytes) }
         }
+        if let node { try Bounds.check(node, "node", maxBytes: Limits.labelBytes) }
+        try signature?.validate()
     }
 }
 

@@ -198,6 +198,10 @@ public final class DispatcherStore: Sendable {
                 BEGIN SELECT RAISE(ABORT, 'the audit record is append-only'); END
                 """)
         }
+        migrator.registerMigration("v8: a job's operator signature") { db in
+            // JSON of `OperatorSignature`, re-published with the job; absent for unsigned jobs.
+            try db.alter(table: "job") { table in table.add(column: "signature", .text) }
+        }
         return migrator
     }
 }
