@@ -350,7 +350,8 @@ public final class Agent: Service, Sendable {
     private func publishBirth(client: MQTTClient, bdSeq: UInt64, births: SentBirths) {
         let birth = BirthMessage(node: configuration.nodeID, labels: labels, version: shoalVersion, bdSeq: bdSeq,
                                  heartbeatInterval: configuration.heartbeatInterval,
-                                 sentAt: Date().timeIntervalSince1970, isolated: operatorState.isolated ? true : nil)
+                                 sentAt: Date().timeIntervalSince1970, isolated: operatorState.isolated ? true : nil,
+                                 signedOnly: configuration.signatureVerifier.isEnforcing ? true : nil)
         let payload = Wire.encode(birth)
         births.record(payload)
         try? client.publish(configuration.topics.birth(configuration.nodeID), payload, qos: 1)

@@ -42,7 +42,7 @@ extension DispatchEngine {
             }
             return Publication(topic: topic, payload: Wire.encode(message))
         }
-        let audit = AuditRecord(at: time, actor: request.actor, action: .submit, target: id,
+        let audit = AuditRecord(at: time, actor: Self.actor(request.actor, signature: request.signature), action: .submit, target: id,
                                 detail: (request.incident ? "incident " : "") + "selector '\(selector.text)' " + request.task.description)
         return Submission(job: job, expected: plan.expected, publications: publications, audit: audit)
     }
@@ -95,7 +95,8 @@ extension DispatchEngine {
             // A node asked to stop is asked again, never sent the job: its ledger turns the
             // cancel into `canceled` (never started) or a repeat of its recorded outcome.
             if canceled.contains(node) {
-                publish(topics.nodeControl(node), Wire.encode(ControlMessage(op: .cancel, job: job.id)))
+                let order = active[job.id]?.cancelOrders[node] ?? ControlMessage(op: .cancel, job: job.id)
+                publish(topics.nodeControl(node), Wire.encode(order))
                 continue
             }
             let message = JobMessage(id: job.id, selector: selector, task: job.task, timeout: job.timeout,

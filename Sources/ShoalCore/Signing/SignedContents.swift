@@ -107,3 +107,22 @@ extension ControlMessage {
         (set ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + (remove ?? []).sorted().map { $0 + "-" }
     }
 }
+
+extension CancelJobRequest {
+    /// What the nodes are sent: `cancel` of this job, for `node` or for any node.
+    public var signingContent: ControlSigningContent { ControlSigningContent(op: "cancel", job: id, node: node) }
+}
+
+extension NodeStateRequest {
+    /// What the node is sent for `quarantine` or `release`.
+    public func signingContent(of operation: ControlMessage.Operation) -> ControlSigningContent {
+        ControlSigningContent(op: operation.rawValue, node: node)
+    }
+}
+
+extension LabelNodeRequest {
+    public var signingContent: ControlSigningContent {
+        ControlSigningContent(op: ControlMessage.Operation.labels.rawValue, node: node,
+                              arguments: ControlMessage.labelArguments(set: set, remove: remove))
+    }
+}

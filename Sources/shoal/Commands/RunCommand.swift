@@ -51,11 +51,7 @@ struct Run: AsyncParsableCommand {
     @Flag(name: .long, help: "An incident-response job: also reaches quarantined and cordoned nodes that match.")
     var incident = false
 
-    @Option(name: .long, help: ArgumentHelp(
-        "Sign the job with this operator key (default: the key named `default`, when there is one).",
-        discussion: "Nodes that trust keys run only signed jobs; see `shoal keys`."))
-    var key: String?
-
+    @OptionGroup var signing: SigningOptions
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions
 
@@ -70,9 +66,6 @@ struct Run: AsyncParsableCommand {
         }
         if !command.isEmpty && shell != nil { throw ValidationError("give either a command after `--` or --shell, not both") }
         if follow && detach { throw ValidationError("give either --follow or --detach, not both") }
-        if let key, !OperatorKeyStore.isValidName(key) {
-            throw ValidationError("--key '\(key)' is not a key name; see `shoal keys list`")
-        }
         if let id, !JobID.isValid(id) {
             throw ValidationError("--id '\(id)' is not a job id: 1-64 letters, digits, '-', '_' or '.'")
         }
@@ -85,12 +78,6 @@ struct Run: AsyncParsableCommand {
 
     private var task: JobTask { shell.map(JobTask.shell) ?? .exec(command) }
 
-    /// The key named by `--key`, else the default key if this user has one.
-    private func signingKey() throws -> OperatorPrivateKey? {
-        let store = OperatorKeyStore()
-        return try KeysFailure.wrap { try key.map(store.privateKey(named:)) ?? store.defaultKey() }
-    }
-
     func run() async throws {
         var generator = SystemRandomNumberGenerator()
         // Chosen here and shown before anything is sent: if the submission fails half-way
@@ -100,11 +87,10 @@ struct Run: AsyncParsableCommand {
             id: id, selector: selector, all: all, task: task,
             timeout: timeout.seconds, deadlineIn: deadline.seconds, summary: true, incident: incident,
             actor: CLIRuntime.actor)
-        if let signingKey = try signingKey(), let content = request.signingContent {
+        if let content = request.signingContent {
             // Valid while the job may still be picked up (its deadline, plus a minute for
             // the submission to get through): a replay later is refused as expired.
-            let validity = min(deadline.seconds + 60, OperatorSignature.maximumValidity)
-            request.signature = signingKey.sign(content, expiresAt: Date().timeIntervalSince1970 + validity, using: &generator)
+            request.signature = try signing.sign(content, validFor: deadline.seconds + 60)
         }
         let signedRequest = request
         let format = output.output
