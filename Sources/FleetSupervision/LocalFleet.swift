@@ -74,8 +74,10 @@ public final class LocalFleet: Sendable {
         return Member(name: name, process: process)
     }
 
-    public func startDispatcher() throws {
+    /// `ruleSigningKey`: a private key file the dispatcher signs its rules' jobs with.
+    public func startDispatcher(ruleSigningKey: String? = nil) throws {
         var arguments = ["dispatcher", "--db", directory + "/shoal.db"] + credentials(SecureBrokerProfile.dispatcherUser)
+            + (ruleSigningKey.map { ["--rule-signing-key", $0] } ?? [])
         if let profile {
             arguments += ["--enroll-password-file", profile.passwordFile, "--broker-pid-file", profile.pidFile]
         }

@@ -75,7 +75,10 @@ struct Up: AsyncParsableCommand {
         let outcome: Outcome = await withTaskGroup(of: Outcome.self) { group in
             group.addTask {
                 do {
-                    try fleet.startDispatcher()
+                    // The agents trust the user's default key: the local dispatcher signs its
+                    // rules' jobs with it, or the agents would refuse them.
+                    try fleet.startDispatcher(ruleSigningKey: trustedKeys == nil ? nil : OperatorKeyStore().keysDirectory
+                        + "/\(OperatorKeyStore.defaultName).key")
                     try await Self.waitForFleet(fleet, agents: expected, heartbeat: agentHeartbeat,
                                                 trustedKeys: trustedKeys, address: address, security: security, logger: logger)
                     try address.description.write(toFile: LocalFleetState.brokerFile, atomically: false, encoding: .utf8)
