@@ -53,13 +53,27 @@ public struct MessageFuzzer: Sendable {
         control.signature = key.sign(control.signingContent, expiresAt: now + 300, using: &generator)
         let execution = ExecutionView(job: "j1", node: "n1", state: .failed, exitCode: 2, reason: "boom",
                                       startedAt: now, finishedAt: now + 1, nodeOnline: true, stdout: "out\n", stderr: "é\n")
+        var quarantine = ControlMessage(op: .quarantine, node: "n1")
+        quarantine.signature = key.sign(quarantine.signingContent, expiresAt: now + 300, using: &generator)
+        var relabel = ControlMessage(op: .labels, set: ["role": "db"], remove: ["tier"], node: "n1")
+        relabel.signature = key.sign(relabel.signingContent, expiresAt: now + 300, using: &generator)
+        let rule = MitigationRule(name: "heal", on: .jobFailed, scope: "role=web", task: .shell("systemctl restart web"),
+                                  timeout: 30, cooldown: 600, maxConcurrent: 2)
         let view = JobView(id: "j1", selector: "region=eu", task: .shell("echo"), timeout: 60, deadline: now + 600,
                            createdAt: now, expected: 2, counts: ["succeeded": 1], finishedAt: nil, signer: key.id)
         return [
             Wire.encode(job), Wire.encode(unsigned), Wire.encode(shellJob), Wire.encode(control),
-            Wire.encode(ControlMessage(op: .rebirth)),
+            Wire.encode(ControlMessage(op: .rebirth)), Wire.encode(quarantine), Wire.encode(relabel),
             Wire.encode(BirthMessage(node: "n1", labels: ["region": "eu", "gpus": "2"], version: "0.1.0", bdSeq: 7,
-                                     heartbeatInterval: 5, sentAt: now)),
+                                     heartbeatInterval: 5, sentAt: now, isolated: true, signedOnly: true)),
+            Wire.encode(EnrollmentRequest(node: "n1", labels: ["env": "lab"], secret: String(repeating: "ab", count: 32), sentAt: now)),
+            Wire.encode(EnrollmentAnswer(node: "n1", state: .pending, reason: "waiting")),
+            Wire.encode(CancelJobRequest(id: "01a2-job", node: "n1", actor: "alice", signature: control.signature)),
+            Wire.encode(NodeStateRequest(node: "n1", actor: "alice", signature: quarantine.signature)),
+            Wire.encode(LabelNodeRequest(node: "n1", set: ["role": "db"], remove: ["tier"], signature: relabel.signature)),
+            Wire.encode(ListAuditRequest(since: now, limit: 10)), Wire.encode(EnrollmentDecisionRequest(node: "n1", actor: "bob")),
+            Wire.encode(AddRuleRequest(rule: rule, actor: "alice")), Wire.encode(RemoveRuleRequest(name: "heal")),
+            Wire.encode(RuleHistoryRequest(rule: "heal", limit: 5)),
             Wire.encode(DeathMessage(node: "n1", bdSeq: 7)),
             Wire.encode(HeartbeatMessage(node: "n1", seq: 3, uptime: 12.5, load1: 0.4, running: 1, sentAt: now)),
             Wire.encode(ExecutionStatusMessage(job: "j1", node: "n1", seq: 2, state: .succeeded, exitCode: 0, at: now,
@@ -126,9 +140,32 @@ public struct MessageFuzzer: Sendable {
                                     alreadyClaimed: { false })
         }
         attempt(ControlMessage.self) { control in
+            _ = try? control.validate()
             outcome.calls += 1
             _ = verifier.verify(control.signature, of: control.signingContent, now: now)
         }
+        attempt(EnrollmentRequest.self) { _ = try? $0.validate() }
+        attempt(EnrollmentAnswer.self)
+        attempt(CancelJobRequest.self) { request in
+            _ = try? request.validate()
+            outcome.calls += 1
+            _ = verifier.verify(request.signature, of: request.signingContent, now: now)
+        }
+        attempt(NodeStateRequest.self) { request in
+            _ = try? request.validate()
+            outcome.calls += 1
+            _ = verifier.verify(request.signature, of: request.signingContent(of: .quarantine), now: now)
+        }
+        attempt(LabelNodeRequest.self) { request in
+            _ = try? request.validate()
+            outcome.calls += 1
+            _ = verifier.verify(request.signature, of: request.signingContent, now: now)
+        }
+        attempt(ListAuditRequest.self) { _ = try? $0.validate() }
+        attempt(EnrollmentDecisionRequest.self)
+        attempt(AddRuleRequest.self) { _ = try? $0.rule.validate() }
+        attempt(RemoveRuleRequest.self)
+        attempt(RuleHistoryRequest.self)
         attempt(BirthMessage.self) { _ = try? $0.validate() }
         attempt(DeathMessage.self)
         attempt(HeartbeatMessage.self) { _ = try? $0.validate() }

@@ -2,9 +2,23 @@ import Mosquitto
 
 extension RawRoundTrip.Options {
     init(parsing arguments: [String]) throws(UsageError) {
-        let values = try Flags.parse(arguments, allowed: ["broker", "subscribers", "runs", "timeout"])
+        let values = try Flags.parse(arguments, allowed: ["broker", "subscribers", "runs", "timeout", "tls-ca",
+                                                          "username", "password-file", "topic-prefix"])
+        var password: String?
+        if let path = values["password-file"] {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw UsageError("--password-file: cannot read '\(path)'")
+            }
+            password = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let prefix = values["topic-prefix"] ?? "shoal-bench"
+        guard !prefix.isEmpty, !prefix.contains("+"), !prefix.contains("#"), prefix.utf8.count <= 200 else {
+            throw UsageError("--topic-prefix must be 1-200 characters without '+' or '#', not '\(prefix)'")
+        }
         self.init(
             broker: try Flags.broker(values),
+            tls: values["tls-ca"].map { MQTTTLS(caFile: $0) }, username: values["username"], password: password,
+            topicPrefix: prefix,
             // libmosquitto's threaded loop uses select(): 3 descriptors per client and
             // FD_SETSIZE 1024 stop one process near 337 clients (the connect never completes).
             subscribers: try Flags.integer(values, "subscribers", default: 20, in: 1...300),

@@ -10,6 +10,7 @@ import Mosquitto
 enum ShoalBench {
     static let usage = """
         usage: shoal-bench raw-roundtrip [--broker mqtt://HOST:PORT] [--subscribers N] [--runs N] [--timeout SECONDS]
+                      [--tls-ca PATH] [--username U] [--password-file PATH] [--topic-prefix P]
                shoal-bench raw-fanout --expect N --cells R/A/O,... [--broker URL] [--runs N] [--timeout SECONDS]
                shoal-bench fuzz [--payloads N] [--seed N] [--hang SECONDS]
 
