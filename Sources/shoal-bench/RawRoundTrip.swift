@@ -16,9 +16,7 @@ enum RawRoundTrip {
     struct Options: Sendable {
         var broker: BrokerAddress
         /// TLS and credentials, to measure against a broker with the secure profile.
-        var tls: MQTTTLS?
-        var username: String?
-        var password: String?
+        var login: BrokerLogin
         /// Topics go under it: the secure profile's ACL lets the dispatcher's user use `shoal/v1/#` only.
         var topicPrefix: String
         var subscribers: Int
@@ -39,10 +37,8 @@ enum RawRoundTrip {
         let jobTopic = "\(options.topicPrefix)/\(tag)/job"
         let replyTopic = "\(options.topicPrefix)/\(tag)/reply"
         func client(_ name: String) throws -> MQTTClient {
-            try MQTTClient(configuration: MQTTConfiguration(
-                host: options.broker.host, port: options.broker.port, clientID: "shoal-bench-\(tag)-\(name)",
-                username: options.username, password: options.password, tls: options.tls),
-                logger: logger)
+            try MQTTClient(configuration: options.login.configuration(options.broker, clientID: "shoal-bench-\(tag)-\(name)"),
+                           logger: logger)
         }
         let requester = try client("requester")
         let subscribers = try (0..<options.subscribers).map { try client("sub-\($0)") }
