@@ -60,10 +60,10 @@ let package = Package(
             dependencies: ["Mosquitto", "Spawn", .product(name: "Logging", package: "swift-log")]
         ),
         // Pure Shoal: topics, messages, selectors, execution state machine, signatures. No I/O.
-        // Ed25519 and SHA-256 from the system's libcrypto, which libmosquitto already loads for
-        // TLS: signatures cost the agent no memory and the build no minutes (swift-crypto added
-        // 1.3 MiB to the agent's RSS; bench/README.md, agent-rss).
-        .target(name: "CEd25519", linkerSettings: [.linkedLibrary("crypto")]),
+        // Ed25519 and SHA-256 from Debian's libsodium: an agent that verifies signatures stays
+        // small (swift-crypto cost it 1.3 MiB of RSS, OpenSSL 3's EVP 2 MiB; bench/README.md,
+        // agent-rss) and the build spends no minutes on it.
+        .target(name: "CEd25519", linkerSettings: [.linkedLibrary("sodium")]),
         .target(name: "ShoalCore", dependencies: ["CEd25519"]),
         .target(
             name: "ShoalAgent",

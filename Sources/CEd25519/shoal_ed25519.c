@@ -1,44 +1,43 @@
 #include "shoal_ed25519.h"
 
-#include <openssl/evp.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <string.h>
+
+// libsodium, not OpenSSL's EVP: the first EVP call loads OpenSSL 3's configuration and
+// default provider, 2 MiB of an agent's resident memory (bench/README.md, agent-rss);
+// sodium_init only picks implementations and opens the random source.
+static pthread_once_t initialized = PTHREAD_ONCE_INIT;
+static int usable = 0;
+
+static void initialize(void) { usable = sodium_init() >= 0; }
+
+static int ready(void) {
+    pthread_once(&initialized, initialize);
+    return usable;
+}
 
 int shoal_ed25519_public_key(const uint8_t seed[32], uint8_t public_key[32]) {
-    EVP_PKEY *key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
-    if (key == NULL) return 0;
-    size_t length = 32;
-    int ok = EVP_PKEY_get_raw_public_key(key, public_key, &length) == 1 && length == 32;
-    EVP_PKEY_free(key);
-    return ok;
+    unsigned char secret[crypto_sign_SECRETKEYBYTES];
+    if (!ready() || crypto_sign_seed_keypair(public_key, secret, seed) != 0) return 0;
+    sodium_memzero(secret, sizeof secret);
+    return 1;
 }
 
 int shoal_ed25519_sign(const uint8_t seed[32], const uint8_t *message, size_t length, uint8_t signature[64]) {
-    EVP_PKEY *key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
-    if (key == NULL) return 0;
-    EVP_MD_CTX *context = EVP_MD_CTX_new();
-    size_t signature_length = 64;
-    int ok = context != NULL
-        && EVP_DigestSignInit(context, NULL, NULL, NULL, key) == 1
-        && EVP_DigestSign(context, signature, &signature_length, message, length) == 1
-        && signature_length == 64;
-    EVP_MD_CTX_free(context);
-    EVP_PKEY_free(key);
+    unsigned char public_key[crypto_sign_PUBLICKEYBYTES];
+    unsigned char secret[crypto_sign_SECRETKEYBYTES];
+    if (!ready() || crypto_sign_seed_keypair(public_key, secret, seed) != 0) return 0;
+    int ok = crypto_sign_detached(signature, NULL, message, length, secret) == 0;
+    sodium_memzero(secret, sizeof secret);
     return ok;
 }
 
 int shoal_ed25519_verify(const uint8_t public_key[32], const uint8_t *message, size_t length,
                          const uint8_t signature[64]) {
-    EVP_PKEY *key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, public_key, 32);
-    if (key == NULL) return 0;
-    EVP_MD_CTX *context = EVP_MD_CTX_new();
-    int ok = context != NULL
-        && EVP_DigestVerifyInit(context, NULL, NULL, NULL, key) == 1
-        && EVP_DigestVerify(context, signature, 64, message, length) == 1;
-    EVP_MD_CTX_free(context);
-    EVP_PKEY_free(key);
-    return ok;
+    return ready() && crypto_sign_verify_detached(signature, message, length, public_key) == 0;
 }
 
 int shoal_sha256(const uint8_t *message, size_t length, uint8_t digest[32]) {
-    unsigned int digest_length = 32;
-    return EVP_Digest(message, length, digest, &digest_length, EVP_sha256(), NULL) == 1 && digest_length == 32;
+    return ready() && crypto_hash_sha256(digest, message, length) == 0;
 }

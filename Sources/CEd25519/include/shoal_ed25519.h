@@ -4,8 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// Ed25519 (RFC 8032) and SHA-256 over OpenSSL's libcrypto, with raw byte arrays only, so that
-// no OpenSSL type crosses into Swift. Each function returns 1 on success, 0 on failure.
+// Ed25519 (RFC 8032) and SHA-256 over libsodium, with raw byte arrays only, so that no
+// library type crosses into Swift. Thread-safe. Each function returns 1 on success, 0 on failure.
 
 /// The 32-byte public key of a 32-byte private seed.
 int shoal_ed25519_public_key(const uint8_t seed[32], uint8_t public_key[32]);

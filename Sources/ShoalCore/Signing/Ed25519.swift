@@ -1,7 +1,7 @@
 import CEd25519
 
-/// Ed25519 signatures and SHA-256 through the system's libcrypto (Package.swift says why not
-/// swift-crypto). Byte arrays in and out; no OpenSSL type leaves the C target.
+/// Ed25519 signatures and SHA-256 through libsodium (Package.swift says why neither
+/// swift-crypto nor OpenSSL). Byte arrays in and out.
 enum Ed25519 {
     static let seedBytes = 32, publicKeyBytes = 32, signatureBytes = 64
 
@@ -30,8 +30,9 @@ enum Ed25519 {
 
     static func sha256(_ message: [UInt8]) -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: 32)
-        // EVP_Digest with SHA-256 fails only when libcrypto cannot allocate.
-        precondition(shoal_sha256(message, message.count, &digest) == 1, "SHA-256 failed: out of memory")
+        // Fails only if libsodium cannot initialize (no random source), which a process
+        // that got this far has.
+        precondition(shoal_sha256(message, message.count, &digest) == 1, "SHA-256 failed: libsodium did not initialize")
         return digest
     }
 }

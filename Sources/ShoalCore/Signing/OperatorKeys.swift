@@ -140,7 +140,7 @@ public struct OperatorPrivateKey: Sendable, CustomStringConvertible {
 
     public func sign(_ content: some SignableContent, expiresAt: Double, nonce: String) -> OperatorSignature {
         let message = CanonicalForm.of(content, signer: id, expiresAt: expiresAt, nonce: nonce)
-        // Ed25519 signing of bytes in memory fails only when libcrypto cannot allocate.
+        // Ed25519 signing of bytes in memory fails only if libsodium cannot initialize.
         let signature = Ed25519.sign(message, seed: seed) ?? []
         return OperatorSignature(signer: id, value: Base64.encode(signature), expiresAt: expiresAt, nonce: nonce)
     }
