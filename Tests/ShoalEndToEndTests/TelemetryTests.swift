@@ -105,11 +105,12 @@ import Testing
                     text = urllib.request.urlopen(sys.argv[1], timeout=10).read().decode()
                     for family in text_string_to_metric_families(text):
                         for sample in family.samples:
-                            print(sample.name, sample.labels.get("node", ""), sample.labels.get("mount", ""), sample.value)
+                            print(sample.name, sample.labels.get("node", ""), sample.labels.get("mount", ""), sample.value, sep="\t")
                     """
                 let parsed = try await Self.run([venv + "/bin/python", "-c", script, "http://127.0.0.1:\(port)/metrics"])
                 #expect(parsed.status == 0, "\(parsed.output)")
-                let lines = parsed.output.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+                let lines = parsed.output.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+                    .filter { $0.count == 4 }
                 for node in ["p1", "p2"] {
                     #expect(lines.contains { $0.count == 4 && $0[0] == "shoal_node_cpu_pct" && $0[1] == node }, "\(parsed.output.prefix(3000))")
                     #expect(lines.contains { $0.count == 4 && $0[0] == "shoal_node_disk_used_pct" && $0[1] == node && $0[2] == "/" })
