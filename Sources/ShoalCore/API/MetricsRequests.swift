@@ -1,6 +1,5 @@
 /// `metrics.query`: the series of some nodes' metrics over a past span.
 public struct MetricsQueryRequest: Sendable, Codable, Equatable {
-    public var v: Int = Wire.version
     /// Nodes matching this selector (metric values are keys too: `disk_used_pct>90`).
     /// Empty with no `node`: every node.
     public var selector: String
@@ -22,6 +21,16 @@ public struct MetricsQueryRequest: Sendable, Codable, Equatable {
         self.metrics = metrics
         self.since = since
         self.maxPoints = maxPoints
+    }
+
+    /// Every field is optional on the wire (see docs/api.md for the defaults).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(selector: try container.decodeIfPresent(String.self, forKey: .selector) ?? "",
+                  node: try container.decodeIfPresent(String.self, forKey: .node),
+                  metrics: try container.decodeIfPresent([String].self, forKey: .metrics) ?? [],
+                  since: try container.decodeIfPresent(Double.self, forKey: .since) ?? 3600,
+                  maxPoints: try container.decodeIfPresent(Int.self, forKey: .maxPoints) ?? 120)
     }
 
     public func validate() throws(BoundsError) {
