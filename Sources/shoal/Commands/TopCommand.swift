@@ -50,24 +50,45 @@ struct Top: AsyncParsableCommand {
                 })
                 return
             }
-            let keys = TerminalKeys()
+            // One consumer for the refresh timer and the keys: a key redraws at once.
+            let (events, sink) = AsyncStream.makeStream(of: TopEvent.self)
+            let keys = TerminalKeys { sink.yield(.key($0)) }
             defer { keys.restore() }
             var sort = sort
-            while true {
-                let nodes = try await client.request(.listNodes, request, as: [NodeView].self)
+            var nodes: [NodeView] = []
+            func draw() {
                 let size = TerminalKeys.size()
                 let view = TopView(nodes: nodes, now: Date().timeIntervalSince1970, sort: sort, selector: selector,
                                    width: size.columns, height: size.rows)
                 // Home, draw, clear what is left of the previous frame.
-                FileHandle.standardOutput.write(Data(("\u{1B}[H" + view.render().replacingOccurrences(of: "\n", with: "\u{1B}[K\n") + "\u{1B}[K\u{1B}[J").utf8))
-                switch await keys.next(within: interval.duration) {
-                case "q"?: return
-                case let key? where TopView.SortKey.forKey(key) != nil: sort = TopView.SortKey.forKey(key)!
-                default: break
+                let frame = "\u{1B}[H" + view.render().replacingOccurrences(of: "\n", with: "\u{1B}[K\n") + "\u{1B}[K\u{1B}[J"
+                FileHandle.standardOutput.write(Data(frame.utf8))
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    repeat { sink.yield(.refresh) } while (try? await Task.sleep(for: interval.duration)) != nil
+                }
+                defer { group.cancelAll() }
+                for await event in events {
+                    switch event {
+                    case .refresh:
+                        nodes = try await client.request(.listNodes, request, as: [NodeView].self)
+                    case .key("q"):
+                        return
+                    case .key(let key):
+                        guard let chosen = TopView.SortKey.forKey(key) else { continue }
+                        sort = chosen
+                    }
+                    draw()
                 }
             }
         }
     }
+}
+
+private enum TopEvent: Sendable {
+    case refresh
+    case key(Character)
 }
 
 extension TopView.SortKey: ExpressibleByArgument {}
