@@ -125,6 +125,8 @@ public struct MetricsInterval: Sendable, CustomStringConvertible {
 
     public var description: String { text }
 
+    public static let off = MetricsInterval(text: "off", seconds: nil)
+
     @Sendable public static func parse(_ text: String) throws -> MetricsInterval {
         if text == "off" || text == "0" { return MetricsInterval(text: text, seconds: nil) }
         return MetricsInterval(text: text, seconds: try DurationArgument.parser("--metrics-interval", in: Limits.metricsInterval)(text).seconds)

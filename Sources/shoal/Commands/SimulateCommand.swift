@@ -57,6 +57,13 @@ struct Simulate: AsyncParsableCommand {
     @Flag(name: .long, help: "Also answer bench/fanout's raw baseline (bench/raw/job/{cell} -> bench/raw/reply).")
     var rawEcho = false
 
+    @Option(name: .long, help: "Also send a metric batch every interval, 1s to 1h (jittered ±10%; bench/ingest), or off.",
+            transform: MetricsInterval.parse)
+    var metricsInterval = MetricsInterval.off
+
+    @Option(name: .long, help: "Values in each simulated metric sample, 1 to 1024.")
+    var metricValues = 25
+
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var logging: LoggingOptions
 
@@ -93,6 +100,9 @@ struct Simulate: AsyncParsableCommand {
         else {
             throw ValidationError("--id-prefix '\(idPrefix)' may use letters, digits, '-', '_' and '.' only, e.g. --id-prefix sim")
         }
+        guard (1...Limits.metricValuesPerSample).contains(metricValues) else {
+            throw ValidationError("--metric-values must be between 1 and \(Limits.metricValuesPerSample), e.g. --metric-values 25")
+        }
         guard maxConnecting >= 1 else { throw ValidationError("--max-connecting must be at least 1, e.g. --max-connecting 64") }
         if worker {
             guard let count, count >= 1, first >= 1, first - 1 + count <= agents else {
@@ -127,6 +137,7 @@ struct Simulate: AsyncParsableCommand {
         ]
         if let username = connection.username { arguments += ["--username", username] }
         if rawEcho { arguments.append("--raw-echo") }
+        arguments += ["--metrics-interval", metricsInterval.text, "--metric-values", String(metricValues)]
         return arguments
     }
 }
@@ -146,7 +157,7 @@ extension Simulate {
             heartbeatInterval: heartbeat.seconds, failRate: failRate,
             taskTime: taskTime.seconds, version: shoalVersion,
             username: connection.resolvedUsername, password: try connection.password, maxConnecting: maxConnecting,
-            rawEcho: rawEcho)
+            rawEcho: rawEcho, metricsInterval: metricsInterval.seconds, metricValues: metricValues)
         let simulator: FleetSimulator
         do {
             simulator = try FleetSimulator(configuration: configuration, logger: logger)
