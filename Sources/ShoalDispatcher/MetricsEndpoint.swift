@@ -16,6 +16,9 @@ import Synchronization
 /// hold one of Swift's cooperative threads); `close()` ends it.
 final class MetricsEndpoint: Sendable {
     private let listener: Int32
+    /// Whether the accept thread runs: then it closes the listener when it ends (closing
+    /// it here could hand its number to another file while `accept` still uses it).
+    private let serving = Mutex(false)
     /// The port bound (the one asked for, or the kernel's pick for port 0).
     let port: UInt16
     private let logger: Logger
@@ -57,12 +60,14 @@ final class MetricsEndpoint: Sendable {
     /// argument exactly once with the body (the dispatcher's loop renders it).
     func start(scrape: @escaping @Sendable (@escaping @Sendable ([UInt8]) -> Void) -> Void) {
         let listener = self.listener, logger = self.logger
+        serving.withLock { $0 = true }
         Thread.detachNewThread {
             while true {
                 let connection = accept(listener, nil, nil)
                 if connection < 0 {
                     if errno == EINTR || errno == ECONNABORTED { continue }
-                    return  // closed
+                    Glibc.close(listener)  // shut down by `close()`
+                    return
                 }
                 _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
                 Self.serve(connection, scrape: scrape, logger: logger)
@@ -72,9 +77,9 @@ final class MetricsEndpoint: Sendable {
     }
 
     func close() {
-        // Wakes the blocked accept (which then fails and ends the thread).
+        // Wakes the blocked accept, which then fails: the thread closes the listener and ends.
         shutdown(listener, Int32(SHUT_RDWR))
-        Glibc.close(listener)
+        if !serving.withLock({ $0 }) { Glibc.close(listener) }
     }
 
     private static func serve(_ connection: Int32, scrape: @Sendable (@escaping @Sendable ([UInt8]) -> Void) -> Void, logger: Logger) {

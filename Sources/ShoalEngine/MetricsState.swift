@@ -28,10 +28,16 @@ package struct LatestMetrics: Sendable, Equatable {
         self.values = values
     }
 
-    /// The few values a node listing carries (the rest: `metrics.query`).
+    /// The few values a node listing carries (the rest: `metrics.query`), rounded to what
+    /// a table shows: a 10,000-node listing must stay under the 4 MiB a reply may have
+    /// (about 60 bytes a node this way; full precision and the time took twice that).
     package var summary: [String: Double] {
-        var summary = ["at": at]
-        for name in NodeView.summaryMetrics { summary[name] = values[name] }
+        var summary: [String: Double] = [:]
+        for name in NodeView.summaryMetrics {
+            guard let value = values[name] else { continue }
+            let scale = name.hasSuffix("_pct") ? 10.0 : 100.0
+            summary[name] = (value * scale).rounded() / scale
+        }
         return summary
     }
 

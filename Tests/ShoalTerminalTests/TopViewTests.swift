@@ -9,7 +9,7 @@ import Testing
 
     static func node(_ id: String, online: Bool = true, seen: Double = 1, cpu: Double? = nil, mem: Double? = nil,
                      disk: Double? = nil, load: Double? = nil) -> NodeView {
-        var metrics: [String: Double] = ["at": now - seen]
+        var metrics: [String: Double] = [:]
         metrics["cpu_pct"] = cpu
         metrics["mem_used_pct"] = mem
         metrics["disk_used_pct"] = disk

@@ -15,7 +15,7 @@ public struct NodeView: Sendable, Codable, Equatable {
     public var state: NodeAdminState?
     /// The node's agent says its isolation action is in force (from its last birth).
     public var isolated: Bool?
-    /// The latest of the node's `summaryMetrics`, with `at` (when the node read them);
+    /// The latest of the node's `summaryMetrics` (percentages to 0.1, load to 0.01);
     /// absent for a node that has sent no metrics.
     public var metrics: [String: Double]?
 
