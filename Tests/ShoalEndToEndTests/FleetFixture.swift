@@ -26,9 +26,9 @@ final class Fleet: @unchecked Sendable {
     var address: BrokerAddress { broker.address }
 
     @discardableResult
-    func startAgent(_ id: String, labels: [String: String], extraArguments: [String] = []) throws -> ShoalProcess {
+    func startAgent(_ id: String, labels: [String: String], metricsInterval: String = "off") throws -> ShoalProcess {
         self.labels[id] = labels
-        let agent = try ShoalProcess.agent(id, labels: labels, broker: address, home: home, extraArguments: extraArguments)
+        let agent = try ShoalProcess.agent(id, labels: labels, broker: address, home: home, metricsInterval: metricsInterval)
         agents[id] = agent
         return agent
     }

@@ -23,7 +23,7 @@ import Testing
         defer { observer.stop() }
         try await observer.subscribe(["shoal/v1/node/+/birth", "shoal/v1/node/+/metrics"])
         for node in nodes {
-            try fleet.startAgent(node, labels: ["role": "metrics"], extraArguments: ["--metrics-interval", "\(Int(interval))s"])
+            try fleet.startAgent(node, labels: ["role": "metrics"], metricsInterval: "\(Int(interval))s")
         }
         let late = try await withTimeout(.seconds(60), "first metrics of \(nodes)") {
             var born: [String: Double] = [:]
