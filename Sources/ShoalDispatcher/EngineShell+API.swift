@@ -50,6 +50,8 @@ extension EngineShell {
         case .releaseNode: payload = respond(request, routing) { try self.setState(.release, $0) }
         case .labelNode: payload = respond(request, routing) { try self.relabel(try Wire.decode(LabelNodeRequest.self, from: $0)) }
         case .listAudit: payload = respond(request, routing) { try self.audit(try Wire.decode(ListAuditRequest.self, from: $0)) }
+        case .queryMetrics:
+            payload = respond(request, routing) { try self.queryMetrics(try Wire.decode(MetricsQueryRequest.self, from: $0)) }
         }
         _ = try? client.publish(MQTTMessage(topic: replyTopic, payload: payload, qos: 1, correlationData: request.correlationData))
     }

@@ -17,6 +17,9 @@ package struct PendingWrites: Sendable {
     package var cancellations: [CancellationRecord] = []
     /// Operators' actions, for the append-only audit record.
     package var audit: [AuditRecord] = []
+    /// Metrics: raw samples, and rollups of closed minutes (added to any stored for that minute).
+    package var metricSamples: [MetricSampleRecord] = []
+    package var metricRollups: [MetricRollupRecord] = []
     /// Output chunks that arrived as chunks (not inside a terminal report) in this batch, by
     /// job, for the followers of its events (`JobEvent.output`).
     package var liveOutput: [String: [OutputChunkView]] = [:]
@@ -26,12 +29,13 @@ package struct PendingWrites: Sendable {
 
     package var isEmpty: Bool {
         nodes.isEmpty && executions.isEmpty && chunks.isEmpty && finishedJobs.isEmpty && forgottenNodes.isEmpty
-            && enrollments.isEmpty && cancellations.isEmpty && audit.isEmpty
+            && enrollments.isEmpty && cancellations.isEmpty && audit.isEmpty && metricSamples.isEmpty && metricRollups.isEmpty
     }
 
     /// Rows this commit would write.
     package var rowCount: Int {
         nodes.count + executions.count + chunks.count + enrollments.count + cancellations.count + audit.count
+            + metricSamples.count + metricRollups.count
     }
 
     package mutating func save(_ node: NodeRecord, announce: Bool) {
