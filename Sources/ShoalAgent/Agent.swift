@@ -136,6 +136,11 @@ public final class Agent: Service, Sendable {
                 await executor.reportInterrupted(interrupted)
             }
             group.addTask { await self.heartbeat(client: client, executor: executor) }
+            if configuration.logShipping.isEnabled {
+                let shipper = LogShipper(shipping: configuration.logShipping, node: node, topics: topics, dataDirectory: data,
+                                         client: client, logger: logger)
+                group.addTask { await shipper.run() }
+            }
             await withDiscardingTaskGroup { jobs in
                 for job in deferred.all() {
                     let labels = self.labels

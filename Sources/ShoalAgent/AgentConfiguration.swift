@@ -24,6 +24,8 @@ public struct AgentConfiguration: Sendable {
     /// Run on `ctl` `quarantine` (and again at start while quarantined) and on `release`.
     public var isolateAction: IsolationAction
     public var releaseAction: IsolationAction
+    /// Files to follow and ship on `node/{id}/logs`; none by default.
+    public var logShipping = LogShipping()
 
     public init(
         broker: BrokerAddress, nodeID: String, labels: [String: String] = [:], dataDirectory: String,

@@ -53,6 +53,7 @@ public final class Dispatcher: Service, Sendable {
                                      missedHeartbeats: configuration.missedHeartbeats,
                                      retention: configuration.retention, rules: configuration.rules,
                                      enrollment: configuration.enrollment, logger: logger)
+        engine.logRetention = configuration.logRetention
         let filters = configuration.topics.dispatcherFilters
         guard try await client.startUnlessShuttingDown(subscribingTo: filters) else { return }
         engine.resendUnfinished()

@@ -26,6 +26,8 @@ public struct DispatcherConfiguration: Sendable {
     /// Mitigation rules from a file (`--rules`): added at start, replacing stored rules of
     /// the same names; rules added through the API stay.
     public var rules: [MitigationRule]
+    /// Which log lines are deleted (by age and total size).
+    public var logRetention = LogRetention()
 
     public init(broker: BrokerAddress, databasePath: String, topics: TopicTree = TopicTree(),
                 username: String? = nil, password: String? = nil, tls: MQTTTLS? = nil, clientID: String = "shoal-dispatcher",

@@ -50,6 +50,7 @@ extension EngineShell {
         case .releaseNode: payload = respond(request, routing) { try self.setState(.release, $0) }
         case .labelNode: payload = respond(request, routing) { try self.relabel(try Wire.decode(LabelNodeRequest.self, from: $0)) }
         case .listAudit: payload = respond(request, routing) { try self.audit(try Wire.decode(ListAuditRequest.self, from: $0)) }
+        case .queryLogs: payload = respond(request, routing) { try self.queryLogs(try Wire.decode(LogQueryRequest.self, from: $0)) }
         }
         _ = try? client.publish(MQTTMessage(topic: replyTopic, payload: payload, qos: 1, correlationData: request.correlationData))
     }

@@ -46,6 +46,7 @@ extension DispatchEngine {
                 announcements.append(.job(event))
             }
         }
+        announcements += logEvents(batch.logEntries)
         finishedOutput = [:]
         return (announcements, finished)
     }

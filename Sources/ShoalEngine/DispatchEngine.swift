@@ -60,6 +60,8 @@ package final class DispatchEngine {
     var ruleJobs: [String: Set<String>] = [:]
     /// Random bits of rule jobs' ids; seeded from the clock, so tests that fix the clock get fixed ids.
     var ruleJobIDs: SplitMix64
+    /// The highest log line number stored per node and source (`DispatchEngine+Logs`).
+    var logSeqs: [LogSourceKey: UInt64] = [:]
 
     /// A class, not a struct: a job of 10,000 executions is changed in place by every
     /// report; a struct taken out of `active` and put back would copy its dictionaries each
@@ -156,6 +158,7 @@ package final class DispatchEngine {
         case .birth(let node): ingestBirth(node: node, payload: payload)
         case .death(let node): ingestDeath(node: node, payload: payload)
         case .heartbeat(let node): ingestHeartbeat(node: node, payload: payload)
+        case .logs(let node): ingestLogs(node: node, payload: payload)
         case .execStatus(let node, let job): ingestStatus(node: node, job: job, payload: payload)
         case .execOutput(let node, let job): ingestOutput(node: node, job: job, payload: payload)
         case .nodeJob, .nodeControl, .cellJob, .api, .unknownAPI, .enrollmentRequest, .enrollmentAnswer:
@@ -215,4 +218,5 @@ package struct Publication: Sendable, Equatable {
 package enum Announcement: Sendable {
     case job(JobEvent)
     case node(NodeView)
+    case logs(NodeLogEvent)
 }

@@ -17,6 +17,8 @@ package struct PendingWrites: Sendable {
     package var cancellations: [CancellationRecord] = []
     /// Operators' actions, for the append-only audit record.
     package var audit: [AuditRecord] = []
+    /// Log lines and drop notes to store, announced after the commit (`events/logs/...`).
+    package var logEntries: [LogEntryRecord] = []
     /// Output chunks that arrived as chunks (not inside a terminal report) in this batch, by
     /// job, for the followers of its events (`JobEvent.output`).
     package var liveOutput: [String: [OutputChunkView]] = [:]
@@ -26,12 +28,12 @@ package struct PendingWrites: Sendable {
 
     package var isEmpty: Bool {
         nodes.isEmpty && executions.isEmpty && chunks.isEmpty && finishedJobs.isEmpty && forgottenNodes.isEmpty
-            && enrollments.isEmpty && cancellations.isEmpty && audit.isEmpty
+            && enrollments.isEmpty && cancellations.isEmpty && audit.isEmpty && logEntries.isEmpty
     }
 
     /// Rows this commit would write.
     package var rowCount: Int {
-        nodes.count + executions.count + chunks.count + enrollments.count + cancellations.count + audit.count
+        nodes.count + executions.count + chunks.count + enrollments.count + cancellations.count + audit.count + logEntries.count
     }
 
     package mutating func save(_ node: NodeRecord, announce: Bool) {

@@ -21,6 +21,7 @@ public enum APIOperation: String, Sendable, CaseIterable, Codable {
     case releaseNode = "nodes.release"
     case labelNode = "nodes.label"
     case listAudit = "audit.list"
+    case queryLogs = "logs.query"
 }
 
 /// Reply routing for clients without MQTT v5 properties.

@@ -15,12 +15,14 @@ public struct TopicTree: Sendable, Hashable {
     public func birth(_ node: String) -> String { "\(prefix)/node/\(node)/birth" }
     public func death(_ node: String) -> String { "\(prefix)/node/\(node)/death" }
     public func heartbeat(_ node: String) -> String { "\(prefix)/node/\(node)/hb" }
+    public func logs(_ node: String) -> String { "\(prefix)/node/\(node)/logs" }
     public func execStatus(node: String, job: String) -> String { "\(prefix)/node/\(node)/exec/\(job)/status" }
     public func execOutput(node: String, job: String) -> String { "\(prefix)/node/\(node)/exec/\(job)/out" }
     public func api(_ operation: APIOperation) -> String { "\(prefix)/api/\(operation.rawValue)" }
     public func reply(client: String) -> String { "\(prefix)/reply/\(client)" }
     public func jobEvents(_ job: String) -> String { "\(prefix)/events/job/\(job)" }
     public func nodeEvents(_ node: String) -> String { "\(prefix)/events/node/\(node)" }
+    public func logEvents(_ node: String) -> String { "\(prefix)/events/logs/\(node)" }
     /// Enrollment: outside `node/` on purpose, so that the bootstrap user's rights and an
     /// agent's never overlap.
     public func enrollmentRequest(_ node: String) -> String { "\(prefix)/enroll/\(node)/request" }
@@ -31,6 +33,7 @@ public struct TopicTree: Sendable, Hashable {
         [
             "\(prefix)/node/+/birth", "\(prefix)/node/+/death", "\(prefix)/node/+/hb",
             "\(prefix)/node/+/exec/+/status", "\(prefix)/node/+/exec/+/out", "\(prefix)/api/+",
+            "\(prefix)/node/+/logs",
             "\(prefix)/enroll/+/request",
         ]
     }
@@ -44,6 +47,7 @@ public struct TopicTree: Sendable, Hashable {
         case birth(node: String)
         case death(node: String)
         case heartbeat(node: String)
+        case logs(node: String)
         case execStatus(node: String, job: String)
         case execOutput(node: String, job: String)
         case nodeJob(node: String)
@@ -85,6 +89,7 @@ public struct TopicTree: Sendable, Hashable {
             case "birth": return .birth(node: node)
             case "death": return .death(node: node)
             case "hb": return .heartbeat(node: node)
+            case "logs": return .logs(node: node)
             case "job": return .nodeJob(node: node)
             case "ctl": return .nodeControl(node: node)
             default: return nil

@@ -27,6 +27,7 @@ extension DispatcherStore {
                                arguments: [cancellation.job, cancellation.node, cancellation.at])
             }
             try Self.append(batch.audit, db)
+            try Self.appendLogs(batch.logEntries, db)
         }
     }
 }

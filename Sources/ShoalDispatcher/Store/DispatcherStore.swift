@@ -198,6 +198,7 @@ public final class DispatcherStore: Sendable {
                 BEGIN SELECT RAISE(ABORT, 'the audit record is append-only'); END
                 """)
         }
+        registerLogMigration(&migrator)
         return migrator
     }
 }

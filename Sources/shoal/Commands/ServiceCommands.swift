@@ -24,6 +24,13 @@ struct Dispatcher: AsyncParsableCommand {
     @Option(name: .long, help: "Output kept over all finished jobs, in MiB (1 to 1048576); the oldest jobs go first.")
     var keepOutputMib = RetentionPolicy.defaultMaxBytes >> 20
 
+    @Option(name: .long, help: "How long log lines are kept (shoal logs), 1m to 3650d.",
+            transform: DurationArgument.parser("--keep-logs", in: Limits.logRetentionAge))
+    var keepLogs = DurationArgument("7d", seconds: LogRetention.defaultMaxAge)
+
+    @Option(name: .long, help: "Log text kept over all nodes, in MiB (1 to 1048576); the oldest lines go first.")
+    var keepLogMib = LogRetention.defaultMaxBytes >> 20
+
     @Option(name: .long, help: "A YAML file of mitigation rules to add at start (see docs/rules.md).")
     var rules: String?
 
@@ -45,6 +52,9 @@ struct Dispatcher: AsyncParsableCommand {
     func validate() throws {
         guard (1...(1 << 20)).contains(keepOutputMib) else {
             throw ValidationError("--keep-output-mib must be between 1 and 1048576 (1 TiB), e.g. --keep-output-mib 1024")
+        }
+        guard (Limits.logRetentionBytes.lowerBound >> 20...Limits.logRetentionBytes.upperBound >> 20).contains(keepLogMib) else {
+            throw ValidationError("--keep-log-mib must be between 1 and 1048576 (1 TiB), e.g. --keep-log-mib 1024")
         }
         if (enrollPasswordFile == nil) != (brokerPidFile == nil) {
             throw ValidationError("--enroll-password-file and --broker-pid-file go together (the broker must reload what the dispatcher writes)")
@@ -81,12 +91,13 @@ struct Dispatcher: AsyncParsableCommand {
             CLIRuntime.printError("error: \(error)")
             throw ExitCode(65)
         }
-        let configuration = DispatcherConfiguration(
+        var configuration = DispatcherConfiguration(
             broker: try connection.addressOrLocalFleet, databasePath: db, topics: connection.topics,
             username: connection.resolvedUsername, password: try connection.password, tls: connection.tls,
             commitWindow: commitWindow.duration,
             retention: RetentionPolicy(maxAge: keepJobs.seconds, maxBytes: keepOutputMib << 20), rules: fileRules,
             enrollment: try enrollment)
+        configuration.logRetention = LogRetention(maxAge: keepLogs.seconds, maxBytes: keepLogMib << 20)
         try await ServiceRuntime.run(ShoalDispatcher.Dispatcher(configuration: configuration, logger: logger), logger: logger)
     }
 }

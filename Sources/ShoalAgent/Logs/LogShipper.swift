@@ -1,0 +1,138 @@
+// Not Foundation: the agent links this module and must stay small (bench/README.md, agent-rss).
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+import Mosquitto
+import ShoalCore
+import Synchronization
+
+/// Ships the lines of the followed files on `node/{id}/logs`: a poll loop reads them into
+/// the `LogOutbox` (through each source's rate limit), a sender publishes one batch at a
+/// time (QoS 1) and, once the broker has it, keeps each source's position in
+/// `{data}/log-positions` (written atomically), where the next start resumes.
+///
+/// Thread-safe: the outbox and limiters are behind a mutex shared by the two loops; the
+/// followers belong to the poll loop.
+final class LogShipper: Sendable {
+    private let shipping: LogShipping
+    private let node: String
+    private let topic: String
+    private let client: MQTTClient
+    private let logger: Logger
+    private let positionsPath: String
+    private let state: Mutex<State>
+    /// One writer of the positions file at a time, each writing the latest state.
+    private let saving = Mutex(())
+    private let wake: AsyncStream<Void>.Continuation
+    private let wakes: AsyncStream<Void>
+
+    private struct State: Sendable {
+        var outbox: LogOutbox
+        var limiters: [String: LogRateLimiter]
+        /// What the next start resumes from, per source.
+        var saved: [String: LogPosition]
+    }
+
+    init(shipping: LogShipping, node: String, topics: TopicTree, dataDirectory: String, client: MQTTClient, logger: Logger) {
+        self.shipping = shipping
+        self.node = node
+        self.topic = topics.logs(node)
+        self.client = client
+        self.logger = logger
+        positionsPath = dataDirectory + "/log-positions"
+        let saved = DurableFile.read(positionsPath).flatMap { try? Wire.decode([String: LogPosition].self, from: $0) } ?? [:]
+        state = Mutex(State(outbox: LogOutbox(capacityBytes: shipping.outboxBytes),
+                            limiters: Dictionary(uniqueKeysWithValues: shipping.files.map { ($0, LogRateLimiter(rate: shipping.rate)) }),
+                            saved: saved))
+        (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.follow() }
+            group.addTask { await self.send() }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Reads every file each `pollInterval` until cancelled.
+    private func follow() async {
+        let saved = state.withLock { $0.saved }
+        let firstSeq = UInt64(max(0, Date().timeIntervalSince1970 * 1000)) * 1000
+        let files = shipping.files.map {
+            FollowedFile(follower: LogFollower(source: $0, resume: saved[$0], firstSeq: firstSeq))
+        }
+        while !Task.isCancelled {
+            for file in files { take(file.poll(), from: file) }
+            do {
+                try await Task.sleep(for: shipping.pollInterval)
+            } catch {
+                return
+            }
+        }
+    }
+
+    private func take(_ poll: (lines: [FollowedLine], opened: LogPosition?), from file: FollowedFile) {
+        let source = file.follower.source
+        let time = Date().timeIntervalSince1970
+        let firstOpen: LogPosition? = state.withLock { state in
+            for line in poll.lines {
+                if state.limiters[source]?.admit(now: time) ?? true {
+                    state.outbox.append(line, source: source, at: time)
+                } else {
+                    state.outbox.skip(line, source: source, at: time)
+                }
+            }
+            // A source seen for the first time starts at the end of its file: remember that
+            // at once, or a restart before the first batch would start at the (new) end again.
+            guard let opened = poll.opened, state.saved[source] == nil else { return nil }
+            state.saved[source] = opened
+            return opened
+        }
+        if firstOpen != nil { save() }
+        if !poll.lines.isEmpty { wake.yield() }
+    }
+
+    /// Publishes batches one at a time, each until the broker acknowledges it (libmosquitto
+    /// sends it again after a reconnect); then keeps the positions it covered.
+    private func send() async {
+        var pending = wakes.makeAsyncIterator()
+        while !Task.isCancelled {
+            let batch = state.withLock { state in state.outbox.inFlight ?? state.outbox.nextBatch() }
+            guard let batch else {
+                guard await pending.next() != nil else { return }
+                continue
+            }
+            let message = LogBatchMessage(node: node, lines: batch.lines, dropped: batch.dropped.isEmpty ? nil : batch.dropped)
+            do {
+                try await client.publishConfirmed(MQTTMessage(topic: topic, payload: Wire.encode(message), qos: 1))
+            } catch {
+                // The client stopped (the agent is stopping): the positions kept say where to resume.
+                logger.debug("Log batch not acknowledged", metadata: ["error": "\(error)"])
+                return
+            }
+            state.withLock { state in
+                state.saved.merge(state.outbox.acknowledged()) { _, acknowledged in acknowledged }
+            }
+            save()
+            if let dropped = message.dropped {
+                logger.warning("Log lines dropped", metadata: ["log.dropped": "\(dropped.map { "\($0.source): \($0.count) (\($0.reason.rawValue))" })"])
+            }
+        }
+    }
+
+    private func save() {
+        saving.withLock { _ in
+            let saved = state.withLock { $0.saved }
+            do {
+                try DurableFile.replace(positionsPath, with: Wire.encode(saved))
+            } catch {
+                logger.warning("Cannot keep the log positions; a restart may send lines again", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import ShoalCore
+
+/// Log lines agents ship (`node/{id}/logs`): checked, numbered lines kept once, queued to
+/// be stored with the batch they arrived in and announced to followers after its commit.
+extension DispatchEngine {
+    func ingestLogs(node: String, payload: [UInt8]) {
+        let batch: LogBatchMessage
+        do {
+            batch = try Wire.decode(LogBatchMessage.self, from: payload)
+            guard batch.node == node, TopicTree.isValidLevel(node) else {
+                throw WireError(description: "node id in payload does not match the topic")
+            }
+            try batch.validate()
+        } catch {
+            reject("a log batch", error, topic: topics.logs(node))
+            return
+        }
+        let time = now()
+        // Numbers only grow per source, so a batch delivered again (the agent did not see the
+        // acknowledgement) adds nothing. Drop notes and lines interleave by number.
+        var candidates: [LogEntryRecord] = []
+        candidates.reserveCapacity(batch.lines.count + (batch.dropped?.count ?? 0))
+        for line in batch.lines {
+            candidates.append(LogEntryRecord(node: node, source: line.source, seq: Int64(line.seq), at: line.at,
+                                             storedAt: time, text: line.text))
+        }
+        for drop in batch.dropped ?? [] {
+            candidates.append(LogEntryRecord(node: node, source: drop.source, seq: Int64(drop.seq), at: drop.at, storedAt: time,
+                                             text: "", dropped: Int64(drop.count), reason: drop.reason.rawValue))
+        }
+        candidates.sort { $0.seq < $1.seq }
+        var entries = candidates.filter { isNew(node: node, source: $0.source, seq: UInt64($0.seq)) }
+        guard !entries.isEmpty else { return }
+        // The agent's clock orders a node's lines for readers; within a batch they were read in order.
+        entries.sort { ($0.at, $0.seq) < ($1.at, $1.seq) }
+        pending.logEntries += entries
+    }
+
+    /// True once per (node, source, seq) since this dispatcher started; the store's unique
+    /// key catches what a restart let through.
+    private func isNew(node: String, source: String, seq: UInt64) -> Bool {
+        let key = LogSourceKey(node: node, source: source)
+        let last = logSeqs[key] ?? 0
+        guard seq > last else { return false }
+        logSeqs[key] = seq
+        return true
+    }
+
+    /// The events announcing stored lines, per node in order.
+    func logEvents(_ entries: [LogEntryRecord]) -> [Announcement] {
+        var byNode: [String: [LogEntryView]] = [:]
+        var order: [String] = []
+        for entry in entries {
+            if byNode[entry.node] == nil { order.append(entry.node) }
+            byNode[entry.node, default: []].append(entry.view)
+        }
+        return order.flatMap { node in NodeLogEvent.pack(node: node, entries: byNode[node] ?? []).map(Announcement.logs) }
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import ShoalCore
+import Synchronization
+
+/// Prints log entries as `shoal logs` shows them, each once: a line whose number is not
+/// above the last printed for its node and source was printed already (the stored page
+/// and the live events overlap). Flushed per line: a follower reads them as they come.
+///
+/// Thread-safe: entries may come from any task.
+final class LogPrinter: Sendable {
+    private let format: OutputFormat
+    private struct State {
+        /// The last number printed per node and source.
+        var printed: [String: UInt64] = [:]
+        /// Not Sendable: used only under the lock.
+        var grep: Regex<AnyRegexOutput>?
+    }
+    private let state: Mutex<State>
+
+    /// `grep`: a regular expression lines must match (drop notes are always printed).
+    init(format: OutputFormat, grep pattern: String?) throws {
+        self.format = format
+        state = Mutex(State(grep: try pattern.map { try Regex($0) }))
+        if format == .csv { Self.emit("node,source,seq,at,text,dropped,reason") }
+    }
+
+    func take(_ entry: LogEntryView) {
+        let key = entry.node + "\u{0}" + entry.source
+        let shown = state.withLock { state in
+            guard entry.seq > state.printed[key] ?? 0 else { return false }
+            state.printed[key] = entry.seq
+            guard entry.dropped == nil, let grep = state.grep else { return true }
+            return (try? grep.firstMatch(in: entry.text)) != nil
+        }
+        guard shown else { return }
+        switch format {
+        case .json, .yaml:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            Self.emit((try? encoder.encode(entry)).map { String(decoding: $0, as: UTF8.self) } ?? "{}")
+        case .csv:
+            Self.emit([entry.node, entry.source, "\(entry.seq)", "\(entry.at)", entry.text,
+                       entry.dropped.map { "\($0)" } ?? "", entry.reason?.rawValue ?? ""].map(Self.csvField).joined(separator: ","))
+        case .table:
+            Self.emit(entry.rendered)
+        }
+    }
+
+    private static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// Unbuffered: a follower (or a pipe) sees each line when it is printed.
+    private static func emit(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+}
+
+/// Which nodes a follower prints: those its selector matches, as node events change them.
+///
+/// Thread-safe.
+final class NodeMatch: Sendable {
+    private let selector: Selector
+    private let nodes: Mutex<Set<String>>
+
+    init(selector text: String, nodes: [NodeView]) throws {
+        selector = try Selector(parsing: text)
+        self.nodes = Mutex(Set(nodes.map(\.id)))
+    }
+
+    func update(_ view: NodeView) {
+        let matches = selector.matches(view.labels)
+        nodes.withLock { nodes in
+            if matches { nodes.insert(view.id) } else { nodes.remove(view.id) }
+        }
+    }
+
+    func contains(_ node: String) -> Bool {
+        nodes.withLock { $0.contains(node) }
+    }
+}
