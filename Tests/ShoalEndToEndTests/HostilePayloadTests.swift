@@ -18,6 +18,7 @@ import Testing
                 topics.execStatus(node: "target", job: "j1"), topics.execOutput(node: "target", job: "j1"),
                 topics.nodeJob("target"), topics.nodeControl("target"), topics.cellJob(cell),
                 topics.enrollmentRequest("target"), topics.enrollmentAnswer("target"),
+                topics.logs("target"), topics.logs("intruder"),
             ]
             targets += APIOperation.allCases.map(topics.api)
 
@@ -29,6 +30,10 @@ import Testing
                 Array(#"{"v":"1","id":"../../etc","selector":"region=(","task":{"kind":"rm"},"nodes":["target"]}"#.utf8),
                 Array(#"{"v":1,"job":"j1","node":"target","seq":1,"state":"exploded","at":"now"}"#.utf8),
                 Array(#"{"op":"cancel","job":{"a":1}}"#.utf8),
+                Array(#"{"v":1,"node":"target","lines":[{"seq":1e300,"at":1e300,"source":"a","text":"x"}]}"#.utf8),
+                Array(#"{"v":1,"node":"target","lines":[{"seq":1,"at":1800000000,"source":"a\u0000","text":"x"}],"dropped":[{"source":"a","seq":-1,"count":1,"reason":"outbox_full","at":1}]}"#.utf8),
+                Array(#"{"v":1,"node":"target","lines":[{"seq":1,"at":1800000000,"source":"a","text":""#.utf8)
+                    + Array(repeating: UInt8(ascii: "y"), count: Limits.logLineBytes + 1) + Array(#""}]}"#.utf8),
                 Array(repeating: UInt8(ascii: "x"), count: 10 << 20),
             ]
             let attacker = try MQTTClient(configuration: .init(port: fleet.address.port, clientID: "attacker"),
@@ -66,6 +71,8 @@ import Testing
             let nodes = try await fleet.shoal("nodes", "-o", "json")
             let listed = try decodeJSON([NodeView].self, nodes.stdout)
             #expect(listed.map(\.id) == ["target"], "a malformed birth must not register a node")
+            let logs = try await fleet.shoal("logs", "-o", "json")
+            #expect(logs.exitCode == 0 && logs.stdout.isEmpty, "no hostile log line may be stored: \(logs.stdout.prefix(500))")
         }
     }
 }

@@ -63,4 +63,31 @@ import Testing
             await restarted.stop()
         }
     }
+
+    /// The position kept in the data directory: an agent killed (SIGKILL) while its file
+    /// grows, and started again, ships every line once and in order.
+    @Test func anAgentKilledAndRestartedResumesWhereItWas() async throws {
+        try await withFleet(agents: [:]) { fleet in
+            let path = fleet.home + "/app.log"
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
+            try fleet.startAgent("restarted", labels: ["role": "worker"], arguments: ["--log-file", path])
+            try await fleet.waitOnline(["restarted"])
+            let file = try AppendingFile(path)
+            for n in 1...50 { try file.append("line \(n)") }
+            try await fleet.client { client in
+                _ = try await storedLogs(client, node: "restarted") { $0.count >= 50 }
+            }
+            // Killed while lines keep coming: some are read but not yet acknowledged.
+            for n in 51...80 { try file.append("line \(n)") }
+            await fleet.agents["restarted"]!.crash()
+            for n in 81...100 { try file.append("line \(n)") }
+            try fleet.restartAgent("restarted")
+            for n in 101...120 { try file.append("line \(n)") }
+            let entries = try await fleet.client { client in
+                try await storedLogs(client, node: "restarted", within: .seconds(30)) { $0.count >= 120 }
+            }
+            #expect(entries.map(\.text) == (1...120).map { "line \($0)" })
+            #expect(zip(entries, entries.dropFirst()).allSatisfy { $0.seq + 1 == $1.seq })
+        }
+    }
 }
