@@ -128,6 +128,7 @@ extension DispatchEngine {
             close(jobID, [execution], at: time)
         }
         nodes[node.id] = nil
+        logSeqs[node.id] = nil
         plannerRegistry = nil
         pending.nodes[node.id] = nil
         pending.forgottenNodes.append(node.id)

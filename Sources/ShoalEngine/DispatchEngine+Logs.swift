@@ -37,14 +37,19 @@ extension DispatchEngine {
     }
 
     /// True once per (node, source, seq) since this dispatcher started; the store's unique
-    /// key catches what a restart let through.
+    /// key catches what a restart let through. At most `rememberedSources` sources are
+    /// remembered per node, so a node inventing sources cannot grow this map without
+    /// bound: past them lines go to the store, which still keeps each once.
     private func isNew(node: String, source: String, seq: UInt64) -> Bool {
-        let key = LogSourceKey(node: node, source: source)
-        let last = logSeqs[key] ?? 0
-        guard seq > last else { return false }
-        logSeqs[key] = seq
+        let last = logSeqs[node]?[source]
+        if let last, seq <= last { return false }
+        if last != nil || (logSeqs[node]?.count ?? 0) < Self.rememberedSources {
+            logSeqs[node, default: [:]][source] = seq
+        }
         return true
     }
+
+    static let rememberedSources = 256
 
     /// The events announcing stored lines, per node in order.
     func logEvents(_ entries: [LogEntryRecord]) -> [Announcement] {

@@ -61,7 +61,7 @@ package final class DispatchEngine {
     /// Random bits of rule jobs' ids; seeded from the clock, so tests that fix the clock get fixed ids.
     var ruleJobIDs: SplitMix64
     /// The highest log line number stored per node and source (`DispatchEngine+Logs`).
-    var logSeqs: [LogSourceKey: UInt64] = [:]
+    var logSeqs: [String: [String: UInt64]] = [:]
 
     /// A class, not a struct: a job of 10,000 executions is changed in place by every
     /// report; a struct taken out of `active` and put back would copy its dictionaries each

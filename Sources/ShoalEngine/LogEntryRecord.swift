@@ -30,9 +30,3 @@ package struct LogEntryRecord: Sendable, Equatable {
                      dropped: dropped.map { UInt64(clamping: $0) }, reason: reason.flatMap(LogDropReason.init(rawValue:)))
     }
 }
-
-/// A node's source, the key under which its line numbers grow.
-package struct LogSourceKey: Hashable, Sendable {
-    package var node: String
-    package var source: String
-}

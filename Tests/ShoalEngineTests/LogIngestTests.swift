@@ -62,3 +62,17 @@ import Testing
         #expect(fixture.engine.pending.logEntries.count == 4)
     }
 }
+
+extension LogIngestTests {
+    @Test func aNodeInventingSourcesCannotGrowTheEngineWithoutBound() {
+        let fixture = EngineFixture()
+        for batch in 0..<3 {
+            let lines = (0..<200).map { LogLineMessage(seq: 1, at: fixture.now, source: "s\(batch)-\($0)", text: "x") }
+            send(fixture, "n", LogBatchMessage(node: "n", lines: lines))
+        }
+        // Every line is new (each its own source) and goes to the store ...
+        #expect(fixture.engine.pending.logEntries.count == 600)
+        // ... but only so many sources are remembered.
+        #expect(fixture.engine.logSeqs["n"]?.count == DispatchEngine.rememberedSources)
+    }
+}
