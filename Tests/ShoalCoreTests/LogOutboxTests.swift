@@ -26,7 +26,7 @@ import Testing
 
     @Test func pastTheCapTheOldestAreDroppedAndReportedNextWithTheirPosition() {
         // Room for three lines of this size.
-        let size = "line".utf8.count + "a".utf8.count + 64
+        let size = "line".utf8.count + "a".utf8.count + LogOutbox.overheadBytes
         var outbox = LogOutbox(capacityBytes: size * 3, batchLines: 100)
         outbox.append(line(1), source: "a", at: 1_800_000_000)
         let inFlight = outbox.nextBatch()

@@ -26,17 +26,21 @@ public struct LogOutbox: Sendable {
         case line(LogLineMessage, LogPosition)
         /// Consecutive lines of one source refused by its rate limit.
         case skipped(LogDropMessage, LogPosition)
+        /// A slot already taken or dropped, until `compact` reclaims it (its text is freed now).
+        case gone
 
         var bytes: Int {
             switch self {
             case .line(let line, _): line.text.utf8.count + line.source.utf8.count + LogOutbox.overheadBytes
             case .skipped(let drop, _): drop.source.utf8.count + LogOutbox.overheadBytes
+            case .gone: 0
             }
         }
     }
 
-    /// What an entry costs beyond its text: the numbers, the JSON keys.
-    static let overheadBytes = 64
+    /// What an entry costs in memory beyond its text: the entry itself (about 100 bytes)
+    /// and the text's allocation, so that the cap is about what the outbox holds.
+    public static let overheadBytes = 160
 
     private var queue: [Entry] = []
     private var head = 0
@@ -87,10 +91,13 @@ public struct LogOutbox: Sendable {
 
     private mutating func evictOldest() {
         let entry = queue[head]
+        queue[head] = .gone
         head += 1
         queuedBytes -= entry.bytes
         let drop: LogDropMessage, position: LogPosition
         switch entry {
+        case .gone:
+            return
         case .line(let line, let after):
             drop = LogDropMessage(source: line.source, seq: line.seq, count: 1, reason: .outboxFull, at: line.at)
             position = after
@@ -142,7 +149,10 @@ public struct LogOutbox: Sendable {
             case .skipped(let drop, let position):
                 batch.dropped.append(drop)
                 batch.positions[drop.source] = position
+            case .gone:
+                break
             }
+            queue[head] = .gone
             head += 1
             queuedBytes -= entry.bytes
         }
