@@ -47,6 +47,7 @@ extension DispatchEngine {
             }
         }
         announcements += logEvents(batch.logEntries)
+        announcements += logAcks(batch.logAcks)
         finishedOutput = [:]
         return (announcements, finished)
     }

@@ -29,6 +29,11 @@ extension DispatchEngine {
                                              text: "", dropped: Int64(drop.count), reason: drop.reason.rawValue))
         }
         candidates.sort { $0.seq < $1.seq }
+        // Acknowledged once committed, duplicates included: the agent keeps a batch until then.
+        for candidate in candidates {
+            pending.logAcks[node, default: [:]][candidate.source] = max(
+                pending.logAcks[node]?[candidate.source] ?? 0, UInt64(candidate.seq))
+        }
         var entries = candidates.filter { isNew(node: node, source: $0.source, seq: UInt64($0.seq)) }
         guard !entries.isEmpty else { return }
         // The agent's clock orders a node's lines for readers; within a batch they were read in order.
@@ -50,6 +55,11 @@ extension DispatchEngine {
     }
 
     static let rememberedSources = 256
+
+    /// The acknowledgements a commit makes true, one per node.
+    func logAcks(_ acks: [String: [String: UInt64]]) -> [Announcement] {
+        acks.keys.sorted().map { node in .logAck(LogAckMessage(node: node, stored: acks[node] ?? [:])) }
+    }
 
     /// The events announcing stored lines, per node in order.
     func logEvents(_ entries: [LogEntryRecord]) -> [Announcement] {

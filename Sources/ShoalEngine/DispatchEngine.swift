@@ -159,6 +159,7 @@ package final class DispatchEngine {
         case .death(let node): ingestDeath(node: node, payload: payload)
         case .heartbeat(let node): ingestHeartbeat(node: node, payload: payload)
         case .logs(let node): ingestLogs(node: node, payload: payload)
+        case .logAck: logger.debug("Ignored a log acknowledgement (the dispatcher's own)")
         case .execStatus(let node, let job): ingestStatus(node: node, job: job, payload: payload)
         case .execOutput(let node, let job): ingestOutput(node: node, job: job, payload: payload)
         case .nodeJob, .nodeControl, .cellJob, .api, .unknownAPI, .enrollmentRequest, .enrollmentAnswer:
@@ -219,4 +220,6 @@ package enum Announcement: Sendable {
     case job(JobEvent)
     case node(NodeView)
     case logs(NodeLogEvent)
+    /// To the node: its log lines up to these numbers are stored.
+    case logAck(LogAckMessage)
 }

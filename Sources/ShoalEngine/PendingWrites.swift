@@ -19,6 +19,9 @@ package struct PendingWrites: Sendable {
     package var audit: [AuditRecord] = []
     /// Log lines and drop notes to store, announced after the commit (`events/logs/...`).
     package var logEntries: [LogEntryRecord] = []
+    /// Per node and source, the highest line number this batch stores (or had stored
+    /// already): told to the node after the commit (`node/{id}/logs/ack`).
+    package var logAcks: [String: [String: UInt64]] = [:]
     /// Output chunks that arrived as chunks (not inside a terminal report) in this batch, by
     /// job, for the followers of its events (`JobEvent.output`).
     package var liveOutput: [String: [OutputChunkView]] = [:]
@@ -28,7 +31,7 @@ package struct PendingWrites: Sendable {
 
     package var isEmpty: Bool {
         nodes.isEmpty && executions.isEmpty && chunks.isEmpty && finishedJobs.isEmpty && forgottenNodes.isEmpty
-            && enrollments.isEmpty && cancellations.isEmpty && audit.isEmpty && logEntries.isEmpty
+            && enrollments.isEmpty && cancellations.isEmpty && audit.isEmpty && logEntries.isEmpty && logAcks.isEmpty
     }
 
     /// Rows this commit would write.

@@ -18,9 +18,9 @@ import Testing
         // One in flight at a time.
         #expect(outbox.nextBatch() == nil)
         #expect(outbox.inFlight == batch)
-        #expect(outbox.acknowledged() == ["a": LogPosition(file: file, offset: 20, seq: 2)])
+        #expect(outbox.storedAll() == ["a": LogPosition(file: file, offset: 20, seq: 2)])
         #expect(outbox.nextBatch()?.lines.map(\.seq) == [3])
-        _ = outbox.acknowledged()
+        _ = outbox.storedAll()
         #expect(outbox.nextBatch() == nil)
     }
 
@@ -34,11 +34,11 @@ import Testing
         for seq: UInt64 in 2...10 { outbox.append(line(seq), source: "a", at: 1_800_000_000) }
         #expect(outbox.queuedLines == 3)
         // The batch in flight is never dropped.
-        #expect(outbox.acknowledged()["a"]?.seq == 1)
+        #expect(outbox.storedAll()["a"]?.seq == 1)
         let next = outbox.nextBatch()
         #expect(next?.dropped == [LogDropMessage(source: "a", seq: 7, count: 6, reason: .outboxFull, at: 1_800_000_000)])
         #expect(next?.lines.map(\.seq) == [8, 9, 10])
-        #expect(outbox.acknowledged()["a"]?.seq == 10)
+        #expect(outbox.storedAll()["a"]?.seq == 10)
     }
 
     @Test func rateLimitedLinesAreCountedInPlace() {
@@ -57,7 +57,7 @@ import Testing
         outbox.append(line(4), source: "a", at: 1_800_000_000)
         outbox.append(line(9), source: "b", at: 1_800_000_000)
         _ = outbox.nextBatch()
-        let positions = outbox.acknowledged()
+        let positions = outbox.storedAll()
         #expect(positions["a"]?.seq == 4 && positions["b"]?.seq == 9)
     }
 
@@ -68,5 +68,28 @@ import Testing
         let batch = outbox.nextBatch()
         #expect(batch?.lines.count == 3)
         #expect(Wire.encode(LogBatchMessage(node: "n", lines: batch?.lines ?? [])).count < 64 * 1024 + 1024)
+    }
+}
+
+extension LogOutboxTests {
+    @Test func aBatchIsDoneOnlyWhenTheDispatcherStoredAllOfIt() {
+        var outbox = LogOutbox(capacityBytes: 1 << 20)
+        outbox.append(line(1), source: "a", at: 1_800_000_000)
+        outbox.append(line(2), source: "b", at: 1_800_000_000)
+        _ = outbox.nextBatch()
+        // An older ack, or one source only: still in flight, sent again later.
+        #expect(outbox.acknowledged(stored: ["a": 1]) == nil)
+        #expect(outbox.acknowledged(stored: ["a": 1, "b": 1]) == nil)
+        #expect(outbox.inFlight != nil && outbox.nextBatch() == nil)
+        let positions = outbox.acknowledged(stored: ["a": 1, "b": 5])
+        #expect(positions?["a"]?.seq == 1 && positions?["b"]?.seq == 2)
+        #expect(outbox.inFlight == nil)
+    }
+}
+
+extension LogOutbox {
+    /// The dispatcher stored everything in flight.
+    mutating func storedAll() -> [String: LogPosition] {
+        acknowledged(stored: (inFlight?.positions ?? [:]).mapValues(\.seq)) ?? [:]
     }
 }

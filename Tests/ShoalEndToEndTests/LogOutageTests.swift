@@ -90,4 +90,40 @@ import Testing
             #expect(zip(entries, entries.dropFirst()).allSatisfy { $0.seq + 1 == $1.seq })
         }
     }
+
+    /// The broker's PUBACK is not the dispatcher's: a broker restarted without its sessions
+    /// (persistence file lost) drops what arrives before the dispatcher has subscribed
+    /// again. The agent keeps each batch until the dispatcher says it is stored.
+    @Test func linesSurviveABrokerThatLostItsSessions() async throws {
+        try await withFleet(agents: [:]) { fleet in
+            let path = fleet.home + "/app.log"
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
+            try fleet.startAgent("amnesia", labels: ["role": "worker"], arguments: ["--log-file", path])
+            try await fleet.waitOnline(["amnesia"])
+            let file = try AppendingFile(path)
+            for n in 1...20 { try file.append("line \(n)") }
+            try await fleet.client { client in
+                _ = try await storedLogs(client, node: "amnesia") { $0.count >= 20 }
+            }
+            await fleet.broker.stop()
+            try? FileManager.default.removeItem(atPath: fleet.broker.configuration.directory + "/mosquitto.db")
+            for n in 21...60 { try file.append("line \(n)") }
+            let restarted = try await restart(fleet.broker)
+            do {
+                for n in 61...80 { try file.append("line \(n)") }
+                // The dispatcher's subscriptions went with the sessions: it makes them again on reconnect.
+                try await fleet.waitForDispatcher()
+                let entries = try await fleet.client { client in
+                    try await storedLogs(client, node: "amnesia", within: .seconds(60)) { $0.count >= 80 }
+                }
+                #expect(entries.map(\.text) == (1...80).map { "line \($0)" })
+            } catch {
+                await fleet.stopAll()
+                await restarted.stop()
+                throw error
+            }
+            await fleet.stopAll()
+            await restarted.stop()
+        }
+    }
 }

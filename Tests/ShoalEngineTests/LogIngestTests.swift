@@ -76,3 +76,22 @@ extension LogIngestTests {
         #expect(fixture.engine.logSeqs["n"]?.count == DispatchEngine.rememberedSources)
     }
 }
+
+extension LogIngestTests {
+    func acks(_ announcements: [Announcement]) -> [LogAckMessage] {
+        announcements.compactMap { if case .logAck(let ack) = $0 { ack } else { nil } }
+    }
+
+    @Test func theNodeIsToldWhatIsStoredAfterTheCommitDuplicatesIncluded() {
+        let fixture = EngineFixture()
+        send(fixture, "n", LogBatchMessage(node: "n", lines: lines(1...3, at: fixture.now, source: "a") + lines(1...1, at: fixture.now, source: "b")))
+        #expect(acks(fixture.commit()) == [LogAckMessage(node: "n", stored: ["a": 3, "b": 1])])
+        // Sent again because the agent missed the ack: nothing new to store, acknowledged all the same.
+        send(fixture, "n", LogBatchMessage(node: "n", lines: lines(2...3, at: fixture.now, source: "a")))
+        #expect(fixture.engine.pending.logEntries.isEmpty)
+        #expect(acks(fixture.commit()) == [LogAckMessage(node: "n", stored: ["a": 3])])
+        // A refused batch is not acknowledged.
+        send(fixture, "n", LogBatchMessage(node: "n", lines: [LogLineMessage(seq: 9, at: 1e300, source: "a", text: "x")]))
+        #expect(acks(fixture.commit()).isEmpty)
+    }
+}

@@ -20,6 +20,7 @@ final class LogShipper: Sendable {
     private let shipping: LogShipping
     private let node: String
     private let topic: String
+    private let ackTopic: String
     private let client: MQTTClient
     private let logger: Logger
     private let positionsPath: String
@@ -40,6 +41,7 @@ final class LogShipper: Sendable {
         self.shipping = shipping
         self.node = node
         self.topic = topics.logs(node)
+        self.ackTopic = topics.logAck(node)
         self.client = client
         self.logger = logger
         positionsPath = dataDirectory + "/log-positions"
@@ -51,9 +53,17 @@ final class LogShipper: Sendable {
     }
 
     func run() async {
+        // The client subscribes again after every reconnect.
+        do {
+            try await client.subscribe([ackTopic])
+        } catch {
+            logger.error("Cannot subscribe to the dispatcher's log acknowledgements; not shipping logs", metadata: ["error": "\(error)"])
+            return
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.follow() }
             group.addTask { await self.send() }
+            group.addTask { await self.tick() }
             await group.next()
             group.cancelAll()
         }
@@ -97,32 +107,67 @@ final class LogShipper: Sendable {
         if !poll.lines.isEmpty { wake.yield() }
     }
 
-    /// Publishes batches one at a time, each until the broker acknowledges it (libmosquitto
-    /// sends it again after a reconnect); then keeps the positions it covered.
+    /// Publishes batches one at a time. A batch is done when the dispatcher says it has
+    /// stored it (`acknowledge`), not at the broker's PUBACK: until then it is sent again
+    /// every `resendAfter` (the dispatcher stores each line once).
     private func send() async {
+        let clock = ContinuousClock()
+        var sentAt: ContinuousClock.Instant?
         var pending = wakes.makeAsyncIterator()
         while !Task.isCancelled {
-            let batch = state.withLock { state in state.outbox.inFlight ?? state.outbox.nextBatch() }
-            guard let batch else {
-                guard await pending.next() != nil else { return }
-                continue
+            let (batch, fresh) = state.withLock { state in
+                if let inFlight = state.outbox.inFlight { return (Optional(inFlight), false) }
+                return (state.outbox.nextBatch(), true)
             }
-            let message = LogBatchMessage(node: node, lines: batch.lines, dropped: batch.dropped.isEmpty ? nil : batch.dropped)
-            do {
-                try await client.publishConfirmed(MQTTMessage(topic: topic, payload: Wire.encode(message), qos: 1))
-            } catch {
-                // The client stopped (the agent is stopping): the positions kept say where to resume.
-                logger.debug("Log batch not acknowledged", metadata: ["error": "\(error)"])
-                return
+            if let batch, fresh || sentAt.map({ clock.now - $0 >= Self.resendAfter }) ?? true {
+                let message = LogBatchMessage(node: node, lines: batch.lines, dropped: batch.dropped.isEmpty ? nil : batch.dropped)
+                do {
+                    try await client.publishConfirmed(MQTTMessage(topic: topic, payload: Wire.encode(message), qos: 1))
+                } catch {
+                    // The client stopped (the agent is stopping): the positions kept say where to resume.
+                    logger.debug("Log batch not acknowledged", metadata: ["error": "\(error)"])
+                    return
+                }
+                sentAt = clock.now
+                if !fresh { logger.debug("Log batch sent again: the dispatcher has not confirmed it") }
+                if fresh, let dropped = message.dropped {
+                    logger.warning("Log lines dropped", metadata: [
+                        "log.dropped": "\(dropped.map { "\($0.source): \($0.count) (\($0.reason.rawValue))" })"])
+                }
             }
-            state.withLock { state in
-                state.saved.merge(state.outbox.acknowledged()) { _, acknowledged in acknowledged }
-            }
-            save()
-            if let dropped = message.dropped {
-                logger.warning("Log lines dropped", metadata: ["log.dropped": "\(dropped.map { "\($0.source): \($0.count) (\($0.reason.rawValue))" })"])
-            }
+            // New lines, the dispatcher's acknowledgement, or the ticker.
+            guard await pending.next() != nil else { return }
         }
+    }
+
+    /// How long a batch waits for the dispatcher's acknowledgement before it is sent again.
+    static let resendAfter: Duration = .seconds(5)
+
+    /// Wakes the sender every second, to send again what the dispatcher did not confirm.
+    private func tick() async {
+        while (try? await Task.sleep(for: .seconds(1))) != nil { wake.yield() }
+    }
+
+    /// `node/{id}/logs/ack` from the dispatcher: lines up to these numbers are stored.
+    func acknowledge(_ payload: [UInt8]) {
+        let stored: [String: UInt64]
+        do {
+            let ack = try Wire.decode(LogAckMessage.self, from: payload)
+            guard ack.node == node else { throw WireError(description: "node id in payload does not match the topic") }
+            try ack.validate()
+            stored = ack.stored
+        } catch {
+            logger.warning("Dropped a malformed log acknowledgement", metadata: ["error": "\(error)"])
+            return
+        }
+        let done = state.withLock { state -> Bool in
+            guard let positions = state.outbox.acknowledged(stored: stored) else { return false }
+            state.saved.merge(positions) { _, stored in stored }
+            return true
+        }
+        guard done else { return }
+        save()
+        wake.yield()
     }
 
     private func save() {

@@ -161,9 +161,14 @@ public struct LogOutbox: Sendable {
         return batch
     }
 
-    /// The broker has the batch in flight: the positions to keep, per source.
-    public mutating func acknowledged() -> [String: LogPosition] {
-        defer { inFlight = nil }
-        return inFlight?.positions ?? [:]
+    /// The dispatcher has stored lines up to `stored` (per source). When that covers the
+    /// batch in flight, it is done: returns the positions to keep, per source; nil while
+    /// it is not covered (the ack of an earlier send, or of another batch).
+    public mutating func acknowledged(stored: [String: UInt64]) -> [String: LogPosition]? {
+        guard let inFlight, inFlight.positions.allSatisfy({ source, position in (stored[source] ?? 0) >= position.seq }) else {
+            return nil
+        }
+        self.inFlight = nil
+        return inFlight.positions
     }
 }

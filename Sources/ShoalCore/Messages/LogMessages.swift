@@ -106,3 +106,26 @@ extension Bounds {
         if source.utf8.contains(where: { $0 == 0x0a || $0 == 0x0d }) { throw BoundsError(field: field, "contains a line break") }
     }
 }
+
+/// `node/{id}/logs/ack`: the dispatcher has stored (committed) the lines of this node up
+/// to these numbers, per source. The agent keeps a batch until this covers it: the broker's
+/// PUBACK only says the broker has it, and a broker restarted without its sessions, or a
+/// dispatcher that was not subscribed yet, would lose it.
+public struct LogAckMessage: Sendable, Codable, Equatable {
+    public var v: Int = Wire.version
+    public var node: String
+    public var stored: [String: UInt64]
+
+    public init(node: String, stored: [String: UInt64]) {
+        self.node = node
+        self.stored = stored
+    }
+
+    public func validate() throws(BoundsError) {
+        try Bounds.check(stored.count, "stored count", in: 0...Limits.logBatchLines * 2)
+        for (source, seq) in stored {
+            try Bounds.checkLogSource(source, "stored key")
+            try Bounds.check(Int(clamping: seq), "stored[\(Bounds.prefix(source, maxBytes: 80).text)]", in: 1...Limits.logSeq)
+        }
+    }
+}

@@ -16,6 +16,7 @@ public struct TopicTree: Sendable, Hashable {
     public func death(_ node: String) -> String { "\(prefix)/node/\(node)/death" }
     public func heartbeat(_ node: String) -> String { "\(prefix)/node/\(node)/hb" }
     public func logs(_ node: String) -> String { "\(prefix)/node/\(node)/logs" }
+    public func logAck(_ node: String) -> String { "\(prefix)/node/\(node)/logs/ack" }
     public func execStatus(node: String, job: String) -> String { "\(prefix)/node/\(node)/exec/\(job)/status" }
     public func execOutput(node: String, job: String) -> String { "\(prefix)/node/\(node)/exec/\(job)/out" }
     public func api(_ operation: APIOperation) -> String { "\(prefix)/api/\(operation.rawValue)" }
@@ -48,6 +49,7 @@ public struct TopicTree: Sendable, Hashable {
         case death(node: String)
         case heartbeat(node: String)
         case logs(node: String)
+        case logAck(node: String)
         case execStatus(node: String, job: String)
         case execOutput(node: String, job: String)
         case nodeJob(node: String)
@@ -94,6 +96,8 @@ public struct TopicTree: Sendable, Hashable {
             case "ctl": return .nodeControl(node: node)
             default: return nil
             }
+        case (4, "node") where levels[2] == "logs" && levels[3] == "ack":
+            return .logAck(node: String(levels[1]))
         case (5, "node") where levels[2] == "exec":
             let node = String(levels[1]), job = String(levels[3])
             switch levels[4] {
