@@ -51,9 +51,14 @@ final class LogPrinter: Sendable {
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
-    /// Unbuffered: a follower (or a pipe) sees each line when it is printed.
+    /// Unbuffered: a follower (or a pipe) sees each line when it is printed. A reader that
+    /// went away (`shoal logs | head`) ends the command quietly, as SIGPIPE would.
     private static func emit(_ line: String) {
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        do {
+            try FileHandle.standardOutput.write(contentsOf: Data((line + "\n").utf8))
+        } catch {
+            exit(0)
+        }
     }
 }
 
