@@ -34,10 +34,9 @@ extension DispatchEngine {
             pending.logAcks[node, default: [:]][candidate.source] = max(
                 pending.logAcks[node]?[candidate.source] ?? 0, UInt64(candidate.seq))
         }
-        var entries = candidates.filter { isNew(node: node, source: $0.source, seq: UInt64($0.seq)) }
+        let entries = candidates.filter { isNew(node: node, source: $0.source, seq: UInt64($0.seq)) }
         guard !entries.isEmpty else { return }
-        // The agent's clock orders a node's lines for readers; within a batch they were read in order.
-        entries.sort { ($0.at, $0.seq) < ($1.at, $1.seq) }
+        // In number order, which is the order they were read: followers rely on it.
         pending.logEntries += entries
     }
 

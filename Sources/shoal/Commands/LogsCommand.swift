@@ -75,7 +75,7 @@ struct LogsCommand: AsyncParsableCommand {
             var page = request
             while true {
                 let result = try await client.request(.queryLogs, page, as: LogPage.self)
-                result.entries.forEach(printer.take)
+                result.entries.forEach(printer.takeStored)
                 guard let next = result.next else { break }
                 page.after = next
             }
@@ -89,7 +89,7 @@ struct LogsCommand: AsyncParsableCommand {
                 group.addTask {
                     for await event in client.logEvents where matching.contains(event.node) {
                         for entry in event.entries where request.source == nil || entry.source == request.source {
-                            printer.take(entry)
+                            printer.takeLive(entry)
                         }
                     }
                 }

@@ -2,9 +2,12 @@ import Foundation
 import ShoalCore
 import Synchronization
 
-/// Prints log entries as `shoal logs` shows them, each once: a line whose number is not
-/// above the last printed for its node and source was printed already (the stored page
-/// and the live events overlap). Flushed per line: a follower reads them as they come.
+/// Prints log entries as `shoal logs` shows them, each once. Stored pages do not overlap
+/// and are printed whole; a live event's line whose number is not above the highest seen
+/// for its node and source was printed already (the dispatcher stores a source's lines in
+/// increasing numbers, so anything stored after the pages were read is numbered higher).
+/// Stored lines are ordered by the node's clock, which may step back: only live lines are
+/// filtered by number. Flushed per line: a follower reads them as they come.
 ///
 /// Thread-safe: entries may come from any task.
 final class LogPrinter: Sendable {
@@ -24,11 +27,22 @@ final class LogPrinter: Sendable {
         if format == .csv { Self.emit("node,source,seq,at,text,dropped,reason") }
     }
 
-    func take(_ entry: LogEntryView) {
+    /// A line of a `logs.query` page.
+    func takeStored(_ entry: LogEntryView) {
+        take(entry, live: false)
+    }
+
+    /// A line of a log event.
+    func takeLive(_ entry: LogEntryView) {
+        take(entry, live: true)
+    }
+
+    private func take(_ entry: LogEntryView, live: Bool) {
         let key = entry.node + "\u{0}" + entry.source
         let shown = state.withLock { state in
-            guard entry.seq > state.printed[key] ?? 0 else { return false }
-            state.printed[key] = entry.seq
+            let highest = state.printed[key] ?? 0
+            if live && entry.seq <= highest { return false }
+            state.printed[key] = max(highest, entry.seq)
             guard entry.dropped == nil, let grep = state.grep else { return true }
             return (try? grep.firstMatch(in: entry.text)) != nil
         }
