@@ -67,7 +67,7 @@ public struct AgentOptions: ParsableArguments {
     var logRate = 1_000
 
     @Option(name: .long, help: "KiB of log lines kept while the broker is unreachable, 4 to 1048576; past it the oldest are dropped and reported.")
-    var logOutboxKib = 1_024
+    var logOutboxKib = 256
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var logging: LoggingOptions

@@ -11,7 +11,7 @@ public struct LogShipping: Sendable, Equatable {
     /// How often the files are looked at (latency of a new line, at most).
     public var pollInterval: Duration
 
-    public init(files: [String] = [], rate: Int = 1_000, outboxBytes: Int = 1 << 20, pollInterval: Duration = .milliseconds(100)) {
+    public init(files: [String] = [], rate: Int = 1_000, outboxBytes: Int = 256 * 1024, pollInterval: Duration = .milliseconds(100)) {
         var seen: Set<String> = []
         self.files = files.filter { seen.insert($0).inserted }
         self.rate = rate

@@ -55,7 +55,7 @@ public struct LogOutbox: Sendable {
         var reason: LogDropReason
     }
 
-    public init(capacityBytes: Int, batchLines: Int = 500, batchBytes: Int = 256 * 1024) {
+    public init(capacityBytes: Int, batchLines: Int = 500, batchBytes: Int = 64 * 1024) {
         self.capacityBytes = capacityBytes
         self.batchLines = max(1, min(batchLines, Limits.logBatchLines / 2))
         self.batchBytes = batchBytes
