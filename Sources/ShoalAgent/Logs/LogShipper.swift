@@ -11,10 +11,12 @@ import Synchronization
 
 /// Ships the lines of the followed files on `node/{id}/logs`: a poll loop reads them into
 /// the `LogOutbox` (through each source's rate limit), a sender publishes one batch at a
-/// time (QoS 1) and, once the broker has it, keeps each source's position in
-/// `{data}/log-positions` (written atomically), where the next start resumes.
+/// time (QoS 1), and once the dispatcher says it stored the batch (`node/{id}/logs/ack`)
+/// each source's position is kept in `{data}/log-positions` (written atomically), where
+/// the next start resumes.
 ///
-/// Thread-safe: the outbox and limiters are behind a mutex shared by the two loops; the
+/// Thread-safe: the outbox, limiters and positions are behind a mutex shared by the poll
+/// loop, the sender and the agent's message loop (which hands over acknowledgements); the
 /// followers belong to the poll loop.
 final class LogShipper: Sendable {
     private let shipping: LogShipping
