@@ -86,6 +86,8 @@ public struct SecureBrokerProfile: Sendable {
         pattern write \(p)/node/%u/hb
         pattern write \(p)/node/%u/metrics
         pattern write \(p)/node/%u/log/#
+        pattern write \(p)/node/%u/logs
+        pattern read \(p)/node/%u/logs/ack
         pattern write \(p)/node/%u/exec/#
         pattern read \(p)/node/%u/job
         pattern read \(p)/node/%u/ctl

@@ -101,6 +101,9 @@ public final class Agent: Service, Sendable {
         let (controls, controlSink) = AsyncStream.makeStream(of: ControlMessage.self)
         let takenOver = Flag()
         let births = SentBirths()
+        let logShipper = configuration.logShipping.isEnabled
+            ? LogShipper(shipping: configuration.logShipping, node: node, topics: topics, dataDirectory: data, client: client, logger: logger)
+            : nil
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await control in controls {
@@ -146,6 +149,7 @@ public final class Agent: Service, Sendable {
                 let metrics = MetricsReporter(node: node, topic: topics.metrics(node), interval: interval, logger: logger)
                 group.addTask { await metrics.run(client: client) }
             }
+            if let logShipper { group.addTask { await logShipper.run() } }
             await withDiscardingTaskGroup { jobs in
                 for job in deferred.all() {
                     let labels = self.labels
@@ -158,7 +162,7 @@ public final class Agent: Service, Sendable {
                     for await item in inbox {
                         guard case .message(let message) = item else { break }
                         self.dispatch(message, client: client, bdSeq: bdSeq, births: births, executor: executor,
-                                      controls: controlSink, signatures: signatures, jobs: &jobs)
+                                      controls: controlSink, signatures: signatures, logShipper: logShipper, jobs: &jobs)
                     }
                 } onGracefulShutdown: {
                     inboxSink.yield(.stop)
@@ -227,7 +231,8 @@ public final class Agent: Service, Sendable {
 
     private func dispatch(
         _ message: MQTTMessage, client: MQTTClient, bdSeq: UInt64, births: SentBirths, executor: JobExecutor,
-        controls: AsyncStream<ControlMessage>.Continuation, signatures: SignatureGate, jobs: inout DiscardingTaskGroup
+        controls: AsyncStream<ControlMessage>.Continuation, signatures: SignatureGate, logShipper: LogShipper?,
+        jobs: inout DiscardingTaskGroup
     ) {
         switch configuration.topics.route(message.topic) {
         case .cellJob, .nodeJob:
@@ -261,6 +266,8 @@ public final class Agent: Service, Sendable {
             case .rebirth: publishBirth(client: client, bdSeq: bdSeq, births: births)
             case .quarantine, .release, .labels: controls.yield(control)
             }
+        case .logAck:
+            logShipper?.acknowledge(message.payload)
         default:
             logger.debug("Ignored a message on an unexpected topic", metadata: ["topic": "\(message.topic)"])
         }

@@ -31,6 +31,8 @@ public struct AgentConfiguration: Sendable {
     /// Refuse unsigned jobs even with no trusted key (then every job is refused: a node
     /// that must not run anything until it is given a key).
     public var requireSignatures: Bool
+    /// Files to follow and ship on `node/{id}/logs`; none by default.
+    public var logShipping = LogShipping()
 
     public init(
         broker: BrokerAddress, nodeID: String, labels: [String: String] = [:], dataDirectory: String,

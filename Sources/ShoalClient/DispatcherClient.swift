@@ -27,6 +27,8 @@ public final class DispatcherClient: Sendable {
     /// The job events of the jobs this client follows, whole and in order: output chunks
     /// and state changes together (`events` has the state changes alone).
     public let jobEvents: AsyncStream<JobEvent>
+    /// Log events (`events/logs/...`) once `followLogs()` was called: lines as they are stored.
+    public let logEvents: AsyncStream<NodeLogEvent>
 
     private let client: MQTTClient
     private let replyTopic: String
@@ -34,6 +36,7 @@ public final class DispatcherClient: Sendable {
     private let eventSink: AsyncStream<ExecutionView>.Continuation
     private let nodeSink: AsyncStream<NodeView>.Continuation
     private let jobEventSink: AsyncStream<JobEvent>.Continuation
+    private let logEventSink: AsyncStream<NodeLogEvent>.Continuation
     private let requestTimeout: Duration
 
     private init(client: MQTTClient, broker: BrokerAddress, topics: TopicTree, requestTimeout: Duration) {
@@ -45,6 +48,7 @@ public final class DispatcherClient: Sendable {
         (events, eventSink) = AsyncStream.makeStream(of: ExecutionView.self)
         (nodeEvents, nodeSink) = AsyncStream.makeStream(of: NodeView.self)
         (jobEvents, jobEventSink) = AsyncStream.makeStream(of: JobEvent.self)
+        (logEvents, logEventSink) = AsyncStream.makeStream(of: NodeLogEvent.self)
     }
 
     /// Connects (failing with a clear message after `connectTimeout`), runs `body`, disconnects.
@@ -98,6 +102,7 @@ public final class DispatcherClient: Sendable {
         eventSink.finish()
         nodeSink.finish()
         jobEventSink.finish()
+        logEventSink.finish()
         let waiters = pending.withLock { pending in
             defer { pending = [:] }
             return Array(pending.values)
@@ -117,6 +122,8 @@ public final class DispatcherClient: Sendable {
                 }
             } else if message.topic.hasPrefix(topics.prefix + "/events/node/") {
                 if let view = try? Wire.decode(NodeView.self, from: message.payload) { nodeSink.yield(view) }
+            } else if message.topic.hasPrefix(topics.prefix + "/events/logs/") {
+                if let event = try? Wire.decode(NodeLogEvent.self, from: message.payload) { logEventSink.yield(event) }
             }
         }
     }
@@ -128,6 +135,11 @@ public final class DispatcherClient: Sendable {
 
     public func followNodes() async throws {
         try await client.subscribe([topics.nodeEvents("+")], qos: 1)
+    }
+
+    /// Starts receiving every node's log events; call before reading what is stored so none is missed.
+    public func followLogs() async throws {
+        try await client.subscribe([topics.logEvents("+")], qos: 1)
     }
 
     /// Registers the reply waiter, then publishes the request. A cancellation that came

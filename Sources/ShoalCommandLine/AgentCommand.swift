@@ -69,6 +69,18 @@ public struct AgentOptions: ParsableArguments {
     @Flag(name: .long, help: "Refuse unsigned jobs even when no key is trusted yet.")
     var requireSignatures = false
 
+    @Option(name: .customLong("log-file"), parsing: .singleValue, help: ArgumentHelp(
+        "A file to follow and ship to the dispatcher like `tail -F` (repeatable; see `shoal logs`).",
+        discussion: "Rotation and truncation are followed; the position is kept in the data directory across restarts.",
+        valueName: "path"))
+    var logFiles: [String] = []
+
+    @Option(name: .long, help: "Lines per second each --log-file may ship, 1 to 1000000; more are dropped and reported.")
+    var logRate = 1_000
+
+    @Option(name: .long, help: "KiB of log lines kept while the broker is unreachable, 4 to 1048576; past it the oldest are dropped and reported.")
+    var logOutboxKib = 256
+
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var logging: LoggingOptions
 
@@ -92,6 +104,7 @@ public struct AgentOptions: ParsableArguments {
         if resolvedBootstrapTokenFile != nil && connection.tls == nil {
             throw ValidationError("enrolling sends the node's password to the broker: give --tls-ca (the CA of the broker's certificate)")
         }
+        try validateLogShipping()
         for (flag, script) in [("--isolate-command", isolateCommand), ("--release-command", releaseCommand)] {
             guard let script else { continue }
             if script.isEmpty { throw ValidationError("\(flag) is empty; leave it out for the built-in action, or give e.g. \(flag) 'true'") }
@@ -118,7 +131,7 @@ public struct AgentOptions: ParsableArguments {
             let parts = entry.split(separator: "=", maxSplits: 1)
             return (String(parts[0]), String(parts[1]))
         }) { _, last in last }
-        let configuration = AgentConfiguration(
+        var configuration = AgentConfiguration(
             broker: try connection.address, nodeID: nodeID, labels: labels,
             dataDirectory: dataDir ?? ShoalHome.path + "/agent-\(nodeID)",
             heartbeatInterval: heartbeat.seconds, metricsInterval: metricsInterval.seconds, topics: connection.topics,
@@ -130,6 +143,7 @@ public struct AgentOptions: ParsableArguments {
             releaseAction: releaseCommand.map(IsolationAction.init(script:)) ?? .defaultRelease,
             trustedKeys: TrustedKeys(try trustedKeys.flatMap(OperatorKeyStore.loadTrusted)),
             requireSignatures: requireSignatures)
+        configuration.logShipping = LogShipping(files: logFiles, rate: logRate, outboxBytes: logOutboxKib * 1024)
         try await ServiceRuntime.run(Agent(configuration: configuration, logger: logger), logger: logger)
     }
 }
@@ -147,5 +161,19 @@ public struct MetricsInterval: Sendable, CustomStringConvertible {
     @Sendable public static func parse(_ text: String) throws -> MetricsInterval {
         if text == "off" || text == "0" { return MetricsInterval(text: text, seconds: nil) }
         return MetricsInterval(text: text, seconds: try DurationArgument.parser("--metrics-interval", in: Limits.metricsInterval)(text).seconds)
+    }
+}
+
+extension AgentOptions {
+    /// `--log-file`, `--log-rate`, `--log-outbox-kib`: checked here, where they enter.
+    func validateLogShipping() throws {
+        do {
+            try Bounds.check(logFiles.count, "--log-file count", in: 0...Limits.logFiles)
+            for path in logFiles { try Bounds.checkLogSource(path, "--log-file") }
+            try Bounds.check(logRate, "--log-rate", in: Limits.logRate)
+            try Bounds.check(logOutboxKib, "--log-outbox-kib", in: Limits.logOutboxBytes.lowerBound / 1024...Limits.logOutboxBytes.upperBound / 1024)
+        } catch {
+            throw ValidationError("\(error); e.g. --log-file /var/log/app.log --log-rate 1000 --log-outbox-kib 1024")
+        }
     }
 }

@@ -61,6 +61,7 @@ public final class Dispatcher: Service, Sendable {
         // Bound before the broker connection: a taken port fails the start.
         let endpoint = try configuration.metricsListen.map { try MetricsEndpoint(host: $0.host, port: $0.port, logger: logger) }
         defer { endpoint?.close() }
+        engine.logRetention = configuration.logRetention
         let filters = configuration.topics.dispatcherFilters
         guard try await client.startUnlessShuttingDown(subscribingTo: filters) else { return }
         if let endpoint {

@@ -34,6 +34,8 @@ public struct DispatcherConfiguration: Sendable {
     /// How long raw metric samples and their 1-minute rollups are kept.
     public var metricsRawWindow: Double
     public var metricsRollupWindow: Double
+    /// Which log lines are deleted (by age and total size).
+    public var logRetention = LogRetention()
 
     public init(broker: BrokerAddress, databasePath: String, topics: TopicTree = TopicTree(),
                 username: String? = nil, password: String? = nil, tls: MQTTTLS? = nil, clientID: String = "shoal-dispatcher",

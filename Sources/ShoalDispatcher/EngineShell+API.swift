@@ -52,6 +52,7 @@ extension EngineShell {
         case .listAudit: payload = respond(request, routing) { try self.audit(try Wire.decode(ListAuditRequest.self, from: $0)) }
         case .queryMetrics:
             payload = respond(request, routing) { try self.queryMetrics(try Wire.decode(MetricsQueryRequest.self, from: $0)) }
+        case .queryLogs: payload = respond(request, routing) { try self.queryLogs(try Wire.decode(LogQueryRequest.self, from: $0)) }
         }
         _ = try? client.publish(MQTTMessage(topic: replyTopic, payload: payload, qos: 1, correlationData: request.correlationData))
     }

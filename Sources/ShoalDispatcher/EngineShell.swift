@@ -27,6 +27,9 @@ final class EngineShell {
     var unfolded: [(job: String, executions: [ExecutionRecord])] = []
     /// When finished jobs are next checked against `retention` (at start, then every 10 minutes).
     var retentionDue: Double = 0
+    /// Which log lines are kept, and when they are next pruned (`EngineShell+Logs`).
+    var logRetention = LogRetention()
+    var logPruneDue: Double = 0
     /// nil: this dispatcher does not enroll nodes (no secure profile).
     let enrollment: EnrollmentSettings?
     /// Signs rule jobs (`DispatcherConfiguration.ruleSigningKey`).
@@ -105,6 +108,7 @@ final class EngineShell {
         ingestRate.mark(time: time, count: engine.metrics.ingestedValues)
         // Between jobs: a large delete would hold up the reports of a running one.
         if time >= retentionDue && engine.isIdle { prune(at: time) }
+        if time >= logPruneDue { pruneLogs(at: time) }
         if engine.isIdle && uncheckpointed { checkpoint() }
     }
 

@@ -39,6 +39,10 @@ struct EventPublisher: Sendable {
                     _ = try? client.publish(topics.jobEvents(event.job), Wire.encode(event), qos: 1)
                 case .node(let view):
                     _ = try? client.publish(topics.nodeEvents(view.id), Wire.encode(view), qos: 1)
+                case .logs(let event):
+                    _ = try? client.publish(topics.logEvents(event.node), Wire.encode(event), qos: 1)
+                case .logAck(let ack):
+                    _ = try? client.publish(topics.logAck(ack.node), Wire.encode(ack), qos: 1)
                 }
             }
         }

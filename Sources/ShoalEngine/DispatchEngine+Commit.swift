@@ -46,6 +46,8 @@ extension DispatchEngine {
                 announcements.append(.job(event))
             }
         }
+        announcements += logEvents(batch.logEntries)
+        announcements += logAcks(batch.logAcks)
         finishedOutput = [:]
         return (announcements, finished)
     }

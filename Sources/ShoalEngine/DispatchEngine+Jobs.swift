@@ -131,6 +131,7 @@ extension DispatchEngine {
             close(jobID, [execution], at: time)
         }
         nodes[node.id] = nil
+        logSeqs[node.id] = nil
         plannerRegistry = nil
         pending.nodes[node.id] = nil
         pending.forgottenNodes.append(node.id)

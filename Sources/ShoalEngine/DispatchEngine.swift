@@ -69,6 +69,8 @@ package final class DispatchEngine {
     package var metrics = MetricsState()
     /// How long raw samples and rollups are kept.
     package var metricRetention = MetricRetention()
+    /// The highest log line number stored per node and source (`DispatchEngine+Logs`).
+    var logSeqs: [String: [String: UInt64]] = [:]
 
     /// A class, not a struct: a job of 10,000 executions is changed in place by every
     /// report; a struct taken out of `active` and put back would copy its dictionaries each
@@ -169,6 +171,8 @@ package final class DispatchEngine {
         case .death(let node): ingestDeath(node: node, payload: payload)
         case .heartbeat(let node): ingestHeartbeat(node: node, payload: payload)
         case .metrics(let node): ingestMetrics(node: node, payload: payload)
+        case .logs(let node): ingestLogs(node: node, payload: payload)
+        case .logAck: logger.debug("Ignored a log acknowledgement (the dispatcher's own)")
         case .execStatus(let node, let job): ingestStatus(node: node, job: job, payload: payload)
         case .execOutput(let node, let job): ingestOutput(node: node, job: job, payload: payload)
         case .nodeJob, .nodeControl, .cellJob, .api, .unknownAPI, .enrollmentRequest, .enrollmentAnswer:
@@ -228,4 +232,7 @@ package struct Publication: Sendable, Equatable {
 package enum Announcement: Sendable {
     case job(JobEvent)
     case node(NodeView)
+    case logs(NodeLogEvent)
+    /// To the node: its log lines up to these numbers are stored.
+    case logAck(LogAckMessage)
 }

@@ -20,6 +20,11 @@ package struct PendingWrites: Sendable {
     /// Metrics: raw samples, and rollups of closed minutes (added to any stored for that minute).
     package var metricSamples: [MetricSampleRecord] = []
     package var metricRollups: [MetricRollupRecord] = []
+    /// Log lines and drop notes to store, announced after the commit (`events/logs/...`).
+    package var logEntries: [LogEntryRecord] = []
+    /// Per node and source, the highest line number this batch stores (or had stored
+    /// already): told to the node after the commit (`node/{id}/logs/ack`).
+    package var logAcks: [String: [String: UInt64]] = [:]
     /// Output chunks that arrived as chunks (not inside a terminal report) in this batch, by
     /// job, for the followers of its events (`JobEvent.output`).
     package var liveOutput: [String: [OutputChunkView]] = [:]
@@ -30,12 +35,13 @@ package struct PendingWrites: Sendable {
     package var isEmpty: Bool {
         nodes.isEmpty && executions.isEmpty && chunks.isEmpty && finishedJobs.isEmpty && forgottenNodes.isEmpty
             && enrollments.isEmpty && cancellations.isEmpty && audit.isEmpty && metricSamples.isEmpty && metricRollups.isEmpty
+            && logEntries.isEmpty && logAcks.isEmpty
     }
 
     /// Rows this commit would write.
     package var rowCount: Int {
         nodes.count + executions.count + chunks.count + enrollments.count + cancellations.count + audit.count
-            + metricSamples.count + metricRollups.count
+            + metricSamples.count + metricRollups.count + logEntries.count
     }
 
     package mutating func save(_ node: NodeRecord, announce: Bool) {

@@ -45,8 +45,16 @@ struct TopicTreeTests {
         #expect(topics.dispatcherFilters == [
             "shoal/v1/node/+/birth", "shoal/v1/node/+/death", "shoal/v1/node/+/hb", "shoal/v1/node/+/metrics",
             "shoal/v1/node/+/exec/+/status", "shoal/v1/node/+/exec/+/out", "shoal/v1/api/+",
-            "shoal/v1/enroll/+/request",
+            "shoal/v1/node/+/logs", "shoal/v1/enroll/+/request",
         ])
+    }
+
+    @Test func logTopicsRoundTrip() {
+        #expect(topics.logs("web-1") == "shoal/v1/node/web-1/logs")
+        #expect(topics.route(topics.logs("web-1")) == .logs(node: "web-1"))
+        #expect(topics.logEvents("web-1") == "shoal/v1/events/logs/web-1")
+        // Events are the dispatcher's own output, never input.
+        #expect(topics.route(topics.logEvents("web-1")) == nil)
     }
 
     @Test func agentFilters() {

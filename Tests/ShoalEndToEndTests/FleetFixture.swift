@@ -16,6 +16,7 @@ final class Fleet: @unchecked Sendable {
     var dispatcher: ShoalProcess
     var agents: [String: ShoalProcess] = [:]
     var labels: [String: [String: String]] = [:]
+    /// Further agent flags by node (e.g. `--log-file`), kept for restarts.
     var agentArguments: [String: [String]] = [:]
 
     init(broker: MosquittoBroker, home: String, dispatcher: ShoalProcess) {

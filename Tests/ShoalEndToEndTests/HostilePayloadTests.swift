@@ -18,6 +18,7 @@ import Testing
                 topics.execStatus(node: "target", job: "j1"), topics.execOutput(node: "target", job: "j1"),
                 topics.nodeJob("target"), topics.nodeControl("target"), topics.cellJob(cell),
                 topics.enrollmentRequest("target"), topics.enrollmentAnswer("target"),
+                topics.logs("target"), topics.logs("intruder"),
             ]
             targets += APIOperation.allCases.map(topics.api)
 
@@ -35,6 +36,10 @@ import Testing
                 Array(("{\"v\":1,\"node\":\"target\",\"samples\":[" + Array(repeating: #"{"at":1800000000,"values":{"load1":1}}"#, count: 10_000)
                     .joined(separator: ",") + "]}").utf8),
                 Array(#"{"v":1,"node":"target","samples":[{"at":1800000000,"values":{"../../x\u0000":1}}]}"#.utf8),
+                Array(#"{"v":1,"node":"target","lines":[{"seq":1e300,"at":1e300,"source":"a","text":"x"}]}"#.utf8),
+                Array(#"{"v":1,"node":"target","lines":[{"seq":1,"at":1800000000,"source":"a\u0000","text":"x"}],"dropped":[{"source":"a","seq":-1,"count":1,"reason":"outbox_full","at":1}]}"#.utf8),
+                Array(#"{"v":1,"node":"target","lines":[{"seq":1,"at":1800000000,"source":"a","text":""#.utf8)
+                    + Array(repeating: UInt8(ascii: "y"), count: Limits.logLineBytes + 1) + Array(#""}]}"#.utf8),
                 Array(repeating: UInt8(ascii: "x"), count: 10 << 20),
             ]
             let attacker = try MQTTClient(configuration: .init(port: fleet.address.port, clientID: "attacker"),
@@ -77,6 +82,8 @@ import Testing
             #expect(metrics.exitCode == 0, "\(metrics.stderr)")
             let series = try decodeJSON(MetricsQueryResult.self, metrics.stdout).series
             #expect(series.allSatisfy { $0.points.allSatisfy { (0...100).contains($0[1]) && $0[0] < 9_999_999_999 } })
+            let logs = try await fleet.shoal("logs", "-o", "json")
+            #expect(logs.exitCode == 0 && logs.stdout.isEmpty, "no hostile log line may be stored: \(logs.stdout.prefix(500))")
         }
     }
 }

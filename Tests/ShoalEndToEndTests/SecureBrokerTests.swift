@@ -194,7 +194,7 @@ import Testing
                 (["dispatcher", "--enroll-password-file", secret], "--broker-pid-file"),
                 (["dispatcher", "--enroll-password-file", secret, "--broker-pid-file", secret, "--auto-approve", "env in ("], "--auto-approve"),
                 (["dispatcher", "--enroll-password-file", secret, "--broker-pid-file", secret, "--auto-approve", ""], "--auto-approve"),
-                (["simulate", "--agents", "1", "--tls-ca", secret], "without TLS"),
+                (["simulate", "--agents", "1", "--tls-ca", directory + "/missing"], "--tls-ca"),
             ]
             for (arguments, expected) in cases {
                 let result = try await ShoalBinary.run(arguments, broker: nowhere, home: directory)

@@ -32,11 +32,12 @@ final class SecureFleet: @unchecked Sendable {
 
     /// An agent with credentials made for it at the start.
     @discardableResult
-    func startProvisionedAgent(_ id: String, labels: [String: String], dataDirectory: String? = nil) throws -> ShoalProcess {
+    func startProvisionedAgent(_ id: String, labels: [String: String], dataDirectory: String? = nil,
+                               arguments: [String] = []) throws -> ShoalProcess {
         let agent = try ShoalProcess.start(id, ["agent", "--id", id, "--data-dir", dataDirectory ?? home + "/agents/\(id)",
                                                 "--heartbeat", "1s", "--log-level", "debug",
                                                 "--username", id, "--password-file", profile.secretFile(for: id),
-                                                "--tls-ca", profile.caFile] + Self.labelArguments(labels),
+                                                "--tls-ca", profile.caFile] + Self.labelArguments(labels) + arguments,
                                            broker: address, home: home)
         agents[id] = agent
         return agent

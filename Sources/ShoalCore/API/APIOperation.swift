@@ -22,6 +22,7 @@ public enum APIOperation: String, Sendable, CaseIterable, Codable {
     case labelNode = "nodes.label"
     case listAudit = "audit.list"
     case queryMetrics = "metrics.query"
+    case queryLogs = "logs.query"
 }
 
 /// Reply routing for clients without MQTT v5 properties.

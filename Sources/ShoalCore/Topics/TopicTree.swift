@@ -16,12 +16,15 @@ public struct TopicTree: Sendable, Hashable {
     public func death(_ node: String) -> String { "\(prefix)/node/\(node)/death" }
     public func heartbeat(_ node: String) -> String { "\(prefix)/node/\(node)/hb" }
     public func metrics(_ node: String) -> String { "\(prefix)/node/\(node)/metrics" }
+    public func logs(_ node: String) -> String { "\(prefix)/node/\(node)/logs" }
+    public func logAck(_ node: String) -> String { "\(prefix)/node/\(node)/logs/ack" }
     public func execStatus(node: String, job: String) -> String { "\(prefix)/node/\(node)/exec/\(job)/status" }
     public func execOutput(node: String, job: String) -> String { "\(prefix)/node/\(node)/exec/\(job)/out" }
     public func api(_ operation: APIOperation) -> String { "\(prefix)/api/\(operation.rawValue)" }
     public func reply(client: String) -> String { "\(prefix)/reply/\(client)" }
     public func jobEvents(_ job: String) -> String { "\(prefix)/events/job/\(job)" }
     public func nodeEvents(_ node: String) -> String { "\(prefix)/events/node/\(node)" }
+    public func logEvents(_ node: String) -> String { "\(prefix)/events/logs/\(node)" }
     /// Enrollment: outside `node/` on purpose, so that the bootstrap user's rights and an
     /// agent's never overlap.
     public func enrollmentRequest(_ node: String) -> String { "\(prefix)/enroll/\(node)/request" }
@@ -32,6 +35,7 @@ public struct TopicTree: Sendable, Hashable {
         [
             "\(prefix)/node/+/birth", "\(prefix)/node/+/death", "\(prefix)/node/+/hb", "\(prefix)/node/+/metrics",
             "\(prefix)/node/+/exec/+/status", "\(prefix)/node/+/exec/+/out", "\(prefix)/api/+",
+            "\(prefix)/node/+/logs",
             "\(prefix)/enroll/+/request",
         ]
     }
@@ -46,6 +50,8 @@ public struct TopicTree: Sendable, Hashable {
         case death(node: String)
         case heartbeat(node: String)
         case metrics(node: String)
+        case logs(node: String)
+        case logAck(node: String)
         case execStatus(node: String, job: String)
         case execOutput(node: String, job: String)
         case nodeJob(node: String)
@@ -88,10 +94,13 @@ public struct TopicTree: Sendable, Hashable {
             case "death": return .death(node: node)
             case "hb": return .heartbeat(node: node)
             case "metrics": return .metrics(node: node)
+            case "logs": return .logs(node: node)
             case "job": return .nodeJob(node: node)
             case "ctl": return .nodeControl(node: node)
             default: return nil
             }
+        case (4, "node") where levels[2] == "logs" && levels[3] == "ack":
+            return .logAck(node: String(levels[1]))
         case (5, "node") where levels[2] == "exec":
             let node = String(levels[1]), job = String(levels[3])
             switch levels[4] {

@@ -28,6 +28,7 @@ extension DispatcherStore {
             }
             try Self.append(batch.audit, db)
             try Self.insertMetrics(batch.metricSamples, rollups: batch.metricRollups, db)
+            try Self.appendLogs(batch.logEntries, db)
         }
     }
 }

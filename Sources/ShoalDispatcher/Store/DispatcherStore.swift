@@ -227,6 +227,7 @@ public final class DispatcherStore: Sendable {
             }
             try db.create(index: "metric_rollup_by_minute", on: "metric_rollup", columns: ["minute"])
         }
+        registerLogMigration(&migrator)
         return migrator
     }
 }

@@ -24,6 +24,13 @@ struct Dispatcher: AsyncParsableCommand {
     @Option(name: .long, help: "Output kept over all finished jobs, in MiB (1 to 1048576); the oldest jobs go first.")
     var keepOutputMib = RetentionPolicy.defaultMaxBytes >> 20
 
+    @Option(name: .long, help: "How long log lines are kept (shoal logs), 1m to 3650d.",
+            transform: DurationArgument.parser("--keep-logs", in: Limits.logRetentionAge))
+    var keepLogs = DurationArgument("7d", seconds: LogRetention.defaultMaxAge)
+
+    @Option(name: .long, help: "Log text kept over all nodes, in MiB (1 to 1048576); the oldest lines go first.")
+    var keepLogMib = LogRetention.defaultMaxBytes >> 20
+
     @Option(name: .long, help: "A YAML file of mitigation rules to add at start (see docs/rules.md).")
     var rules: String?
 
@@ -67,6 +74,9 @@ struct Dispatcher: AsyncParsableCommand {
         }
         guard (1...(1 << 20)).contains(keepOutputMib) else {
             throw ValidationError("--keep-output-mib must be between 1 and 1048576 (1 TiB), e.g. --keep-output-mib 1024")
+        }
+        guard (Limits.logRetentionBytes.lowerBound >> 20...Limits.logRetentionBytes.upperBound >> 20).contains(keepLogMib) else {
+            throw ValidationError("--keep-log-mib must be between 1 and 1048576 (1 TiB), e.g. --keep-log-mib 1024")
         }
         if (enrollPasswordFile == nil) != (brokerPidFile == nil) {
             throw ValidationError("--enroll-password-file and --broker-pid-file go together (the broker must reload what the dispatcher writes)")
@@ -116,7 +126,7 @@ struct Dispatcher: AsyncParsableCommand {
             CLIRuntime.printError("error: \(error)")
             throw ExitCode(65)
         }
-        let configuration = DispatcherConfiguration(
+        var configuration = DispatcherConfiguration(
             broker: try connection.addressOrLocalFleet, databasePath: db, topics: connection.topics,
             username: connection.resolvedUsername, password: try connection.password, tls: connection.tls,
             commitWindow: commitWindow.duration,
@@ -124,6 +134,7 @@ struct Dispatcher: AsyncParsableCommand {
             enrollment: try enrollment, ruleSigningKey: try ruleSigningKey.map(Self.readKey),
             metricsListen: metricsListen.map { ($0.host, $0.port) },
             metricsRawWindow: keepMetrics.seconds, metricsRollupWindow: keepMetricRollups.seconds)
+        configuration.logRetention = LogRetention(maxAge: keepLogs.seconds, maxBytes: keepLogMib << 20)
         try await ServiceRuntime.run(ShoalDispatcher.Dispatcher(configuration: configuration, logger: logger), logger: logger)
     }
 }
