@@ -47,6 +47,8 @@ extension DispatchEngine {
             }
         }
         finishedOutput = [:]
+        // Batches released in this commit go out now that their release is durable.
+        outbox += batch.afterCommit
         return (announcements, finished)
     }
 }

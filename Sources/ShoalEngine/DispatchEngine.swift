@@ -73,14 +73,23 @@ package final class DispatchEngine {
         var output: [String: CollectedOutput]
         /// Nodes an operator asked to stop this job: they are sent `cancel`, never the job.
         package var cancelRequested: Set<String>
+        /// How the job is rolled out, when it is (`DispatchEngine+Rollout`).
+        package var rollout: Rollout?
+        /// Expected nodes the rollout has not released yet: never sent the job (not by a
+        /// resync, a birth or a restart either) until their batch is.
+        package var held: Set<String>
+        /// When the rollout's wait between batches ends (checked by `tick`).
+        var rolloutDue: Double?
 
         init(record: JobRecord, executions: [String: ExecutionRecord], unfinished: Int,
-             output: [String: CollectedOutput] = [:], cancelRequested: Set<String> = []) {
+             output: [String: CollectedOutput] = [:], cancelRequested: Set<String> = [], rollout: Rollout? = nil) {
             self.record = record
             self.executions = executions
             self.unfinished = unfinished
             self.output = output
             self.cancelRequested = cancelRequested
+            self.rollout = rollout
+            self.held = rollout.map { Set($0.batches.dropFirst($0.released).joined()) } ?? []
         }
     }
 
@@ -102,14 +111,18 @@ package final class DispatchEngine {
         package var enrollments: [EnrollmentRecord]
         /// Cancel requests of unfinished jobs: job id → nodes.
         package var cancellations: [String: Set<String>]
+        /// Rollouts of unfinished jobs, as last committed: job id → rollout.
+        package var rollouts: [String: Rollout]
 
         package init(nodes: [NodeRecord] = [],
                      unfinished: [(job: JobRecord, executions: [ExecutionRecord], output: [String: (stdout: String, stderr: String)])] = [],
-                     enrollments: [EnrollmentRecord] = [], cancellations: [String: Set<String>] = [:]) {
+                     enrollments: [EnrollmentRecord] = [], cancellations: [String: Set<String>] = [:],
+                     rollouts: [String: Rollout] = [:]) {
             self.nodes = nodes
             self.unfinished = unfinished
             self.enrollments = enrollments
             self.cancellations = cancellations
+            self.rollouts = rollouts
         }
     }
 
@@ -141,7 +154,7 @@ package final class DispatchEngine {
             active[job.id] = ActiveJob(
                 record: job, executions: Dictionary(uniqueKeysWithValues: executions.map { ($0.node, $0) }),
                 unfinished: executions.filter { !$0.state.isTerminal }.count, output: output,
-                cancelRequested: recovered.cancellations[job.id] ?? [])
+                cancelRequested: recovered.cancellations[job.id] ?? [], rollout: recovered.rollouts[job.id])
         }
     }
 

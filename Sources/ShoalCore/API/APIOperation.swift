@@ -21,6 +21,9 @@ public enum APIOperation: String, Sendable, CaseIterable, Codable {
     case releaseNode = "nodes.release"
     case labelNode = "nodes.label"
     case listAudit = "audit.list"
+    case pauseJob = "jobs.pause"
+    case resumeJob = "jobs.resume"
+    case planJob = "jobs.plan"
 }
 
 /// Reply routing for clients without MQTT v5 properties.

@@ -19,10 +19,16 @@ public struct SubmitJobRequest: Sendable, Codable, Equatable {
     public var incident: Bool
     /// Who submits it, for the audit record (self-declared until requests are signed).
     public var actor: String?
+    /// Roll the job out in batches (canary, wait, failure threshold; see docs/rollouts.md)
+    /// instead of sending it to every node at once.
+    public var rollout: RolloutPlan?
+    /// A command run on each node after the task (`/bin/sh -c`): the node fails when it
+    /// fails, and its output is kept with the task's.
+    public var health: String?
 
     public init(id: String? = nil, selector: String, all: Bool = false, task: JobTask,
                 timeout: Double = 60, deadlineIn: Double = 600, summary: Bool = false,
-                incident: Bool = false, actor: String? = nil) {
+                incident: Bool = false, actor: String? = nil, rollout: RolloutPlan? = nil, health: String? = nil) {
         self.id = id
         self.selector = selector
         self.all = all
@@ -32,10 +38,13 @@ public struct SubmitJobRequest: Sendable, Codable, Equatable {
         self.summary = summary
         self.incident = incident
         self.actor = actor
+        self.rollout = rollout
+        self.health = health
     }
 
     /// Integrations may leave out what has a default: `all` (false), `timeout` (60 s),
-    /// `deadlineIn` (600 s), `summary` (false), `incident` (false), `actor` (none).
+    /// `deadlineIn` (600 s), `summary` (false), `incident` (false), `actor`, `rollout` and
+    /// `health` (none).
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
@@ -47,7 +56,14 @@ public struct SubmitJobRequest: Sendable, Codable, Equatable {
             deadlineIn: try container.decodeIfPresent(Double.self, forKey: .deadlineIn) ?? 600,
             summary: try container.decodeIfPresent(Bool.self, forKey: .summary) ?? false,
             incident: try container.decodeIfPresent(Bool.self, forKey: .incident) ?? false,
-            actor: try container.decodeIfPresent(String.self, forKey: .actor))
+            actor: try container.decodeIfPresent(String.self, forKey: .actor),
+            rollout: try container.decodeIfPresent(RolloutPlan.self, forKey: .rollout),
+            health: try container.decodeIfPresent(String.self, forKey: .health))
+    }
+
+    /// What each node runs: the task, followed by the health check when there is one.
+    public var taskToRun: JobTask {
+        health.map { task.followed(byHealthCheck: $0) } ?? task
     }
 }
 

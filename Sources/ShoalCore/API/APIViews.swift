@@ -48,9 +48,12 @@ public struct JobView: Sendable, Codable, Equatable {
     public var finishedAt: Double?
     /// An incident-response job (reaches quarantined nodes); absent means false.
     public var incident: Bool?
+    /// How the job is rolled out; absent for a job sent to every node at once.
+    public var rollout: RolloutView?
 
     public init(id: String, selector: String, task: JobTask, timeout: Double, deadline: Double,
-                createdAt: Double, expected: Int, counts: [String: Int], finishedAt: Double?, incident: Bool? = nil) {
+                createdAt: Double, expected: Int, counts: [String: Int], finishedAt: Double?, incident: Bool? = nil,
+                rollout: RolloutView? = nil) {
         self.id = id
         self.selector = selector
         self.task = task
@@ -61,9 +64,13 @@ public struct JobView: Sendable, Codable, Equatable {
         self.counts = counts
         self.finishedAt = finishedAt
         self.incident = incident
+        self.rollout = rollout
     }
 
     public var isFinished: Bool { finishedAt != nil }
+
+    /// Why the job's rollout stopped early, when it did: the job is aborted.
+    public var abortReason: String? { rollout?.abortReason }
 }
 
 /// One expected node of one job: always present, whatever happened.

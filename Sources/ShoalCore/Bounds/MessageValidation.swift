@@ -32,6 +32,12 @@ extension SubmitJobRequest {
         try Bounds.check(timeout, "timeout", in: Limits.timeout, unit: " seconds")
         try Bounds.check(deadlineIn, "deadlineIn", in: Limits.deadlineIn, unit: " seconds")
         try Bounds.checkActor(actor)
+        try rollout?.validate()
+        if let health {
+            if health.isEmpty { throw BoundsError(field: "health", "is empty; leave it out for no health check") }
+            try Bounds.check(health, "health", maxBytes: Limits.argumentBytes / 2)
+            try taskToRun.validate(field: "task with its health check")
+        }
     }
 }
 

@@ -198,6 +198,14 @@ public final class DispatcherStore: Sendable {
                 BEGIN SELECT RAISE(ABORT, 'the audit record is append-only'); END
                 """)
         }
+        migrator.registerMigration("v8: rollouts") { db in
+            // A rolled-out job's rollout (plan, batches, how many are out, the wait's start,
+            // pause, abort reason) as JSON: small, read at start and by `jobs.get`.
+            try db.create(table: "rollout") { table in
+                table.primaryKey("job", .text).references("job", onDelete: .cascade)
+                table.column("state", .text).notNull()
+            }
+        }
         return migrator
     }
 }
