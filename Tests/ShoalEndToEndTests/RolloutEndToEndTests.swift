@@ -1,0 +1,130 @@
+import Foundation
+import ShoalClient
+import ShoalCore
+import ShoalTestSupport
+import Testing
+
+/// Acceptance (issue 12, lines 1-3): rollouts with real mosquitto, a real dispatcher and
+/// real agents. Each node appends its id to a file when it runs the command, so "ran" and
+/// "ran once" are read from what the nodes did, not from what the dispatcher says.
+@Suite struct RolloutEndToEndTests {
+    static func fleet(_ count: Int) -> [String: [String: String]] {
+        Dictionary(uniqueKeysWithValues: (1...count).map { ("n" + ($0 < 10 ? "0" : "") + String($0), ["role": "r"]) })
+    }
+
+    /// The nodes that ran the command, one line each time one did.
+    static func runs(_ marks: String) -> [String] {
+        ((try? String(contentsOfFile: marks + "/runs", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    /// Line 1: `--batch 3 --max-failures 1`, the command failing on the second batch's nodes
+    /// (n04-n06: batches take nodes in id order): the second failure aborts; n07-n10 never
+    /// run and end `skipped`; the job is aborted and `jobs show` says why.
+    @Test func theRolloutAbortsAtTheThresholdAndSkipsTheRest() async throws {
+        try await withTemporaryDirectory("shoal-rollout-marks") { marks in
+            try await withFleet(agents: Self.fleet(10)) { fleet in
+                let job = "abort-\(UUID().uuidString.prefix(8))"
+                let script = #"echo "$SHOAL_NODE_ID" >> \#(marks)/runs; case "$SHOAL_NODE_ID" in n04|n05|n06) echo broken >&2; exit 3;; esac; echo ok"#
+                let run = try await fleet.shoal("run", "-s", "role=r", "--id", job, "--batch", "3", "--max-failures", "1",
+                                                "--shell", script)
+                #expect(run.exitCode == 1, "\(run.stdout)\n\(run.stderr)")
+                let reason = "rollout aborted: 2 node(s) failed, more than the 1 allowed"
+                #expect(run.stdout.contains("job aborted: " + reason), run.stdout)
+
+                let shown = try await fleet.shoal("jobs", "show", job)
+                #expect(shown.stdout.contains("aborted (\(reason))"), shown.stdout)
+                let detail = try decodeJSON(JobDetail.self, try await fleet.shoal("jobs", "show", job, "-o", "json").stdout)
+                let states = Dictionary(uniqueKeysWithValues: detail.executions.map { ($0.node, $0.state) })
+                for node in ["n01", "n02", "n03"] { #expect(states[node] == .succeeded, "\(node)") }
+                for node in ["n04", "n05", "n06"] { #expect(states[node] == .failed, "\(node): running ones finish") }
+                for node in ["n07", "n08", "n09", "n10"] { #expect(states[node] == .skipped, "\(node)") }
+                #expect(detail.job.isFinished && detail.job.abortReason == reason)
+                #expect(detail.job.rollout?.batchSizes == [3, 3, 3, 1])
+                #expect(Self.runs(marks).sorted() == ["n01", "n02", "n03", "n04", "n05", "n06"])
+            }
+        }
+    }
+
+    /// Line 2: `--canary 1 --wait 2s --batch 50%`: the dry run prints the plan and runs
+    /// nothing; the real run's recorded start times show the canary, the wait, the batches.
+    @Test func canaryWaitAndBatchesShowInTheStartTimesAndTheDryRunPrintedThemFirst() async throws {
+        try await withTemporaryDirectory("shoal-rollout-marks") { marks in
+            try await withFleet(agents: Self.fleet(5)) { fleet in
+                let script = #"echo "$SHOAL_NODE_ID" >> \#(marks)/runs; sleep 0.3"#
+                let options = ["-s", "role=r", "--canary", "1", "--wait", "2s", "--batch", "50%", "--shell", script]
+                let dry = try await fleet.shoal(["run", "--dry-run", "-o", "json"] + options)
+                #expect(dry.exitCode == 0, dry.stderr)
+                let plan = try decodeJSON(JobPlanView.self, dry.stdout)
+                #expect(plan.batches == [["n01"], ["n02", "n03", "n04"], ["n05"]])
+                let table = try await fleet.shoal(["run", "--dry-run"] + options)
+                #expect(table.stdout.contains("canary (1): n01") && table.stdout.contains("batch 1 (3): n02,n03,n04")
+                        && table.stdout.contains("batch 2 (1): n05") && table.stdout.contains("nothing was run or stored"), table.stdout)
+                let listed = try decodeJSON([JobView].self, try await fleet.shoal("jobs", "list", "-o", "json").stdout)
+                #expect(listed.isEmpty, "a dry run stored a job")
+                #expect(Self.runs(marks).isEmpty, "a dry run ran something")
+
+                let job = "waves-\(UUID().uuidString.prefix(8))"
+                let run = try await fleet.shoal(["run", "--id", job] + options)
+                #expect(run.exitCode == 0, "\(run.stdout)\n\(run.stderr)")
+                let detail = try decodeJSON(JobDetail.self, try await fleet.shoal("jobs", "show", job, "-o", "json").stdout)
+                let byNode = Dictionary(uniqueKeysWithValues: detail.executions.map { ($0.node, $0) })
+                func started(_ nodes: [String]) throws -> [Double] { try nodes.map { try #require(byNode[$0]?.startedAt) } }
+                func finished(_ nodes: [String]) throws -> [Double] { try nodes.map { try #require(byNode[$0]?.finishedAt) } }
+                // Each batch starts once the previous one has ended and 2 s have passed (one
+                // host, one clock); and not long after, or the batches were not what ran them.
+                for (previous, next) in zip(plan.batches, plan.batches.dropFirst()) {
+                    let ended = try finished(previous).max()!
+                    let starts = try started(next)
+                    #expect(starts.min()! >= ended + 2, "\(next) started \(starts.min()! - ended) s after \(previous) ended")
+                    #expect(starts.max()! < ended + 2 + 5, "\(next) started \(starts.max()! - ended) s after \(previous) ended")
+                }
+                #expect(Self.runs(marks).sorted() == ["n01", "n02", "n03", "n04", "n05"])
+            }
+        }
+    }
+
+    /// Line 3: the dispatcher killed with SIGKILL during the wait between batches, then
+    /// restarted: the rollout goes on with the next batch, and no node runs twice.
+    @Test func aDispatcherKilledBetweenBatchesGoesOnWhereItWas() async throws {
+        try await withTemporaryDirectory("shoal-rollout-marks") { marks in
+            try await withFleet(agents: Self.fleet(4)) { fleet in
+                let job = "kill-\(UUID().uuidString.prefix(8))"
+                let first = ["n01", "n02"]
+                try await fleet.client { client in
+                    try await client.follow(job: job)
+                    let submitted = try await client.request(.submitJob, SubmitJobRequest(
+                        id: job, selector: "role=r", task: .shell(#"echo "$SHOAL_NODE_ID" >> \#(marks)/runs"#),
+                        rollout: RolloutPlan(batch: .count(2), wait: 5)), as: JobDetail.self)
+                    #expect(submitted.job.rollout?.released == 1)
+                    _ = try await withTimeout(.seconds(20), "the first batch") {
+                        try await awaitJob(client, job: job) { views in first.allSatisfy { views[$0]?.state == .succeeded } }
+                    }
+                }
+                let between = try await fleet.client { client in
+                    try await client.request(.getJob, GetJobRequest(id: job, withOutput: false), as: JobDetail.self)
+                }
+                #expect(between.job.rollout?.released == 1, "the second batch went out before the wait")
+                await fleet.dispatcher.crash()
+                try fleet.restartDispatcher()
+                try await fleet.waitForDispatcher()
+                let detail = try await withTimeout(.seconds(30), "the rollout to finish") {
+                    try await fleet.client { client in
+                        try await client.follow(job: job)
+                        var detail = try await client.request(.getJob, GetJobRequest(id: job), as: JobDetail.self)
+                        if !detail.job.isFinished {
+                            _ = try await awaitJob(client, job: job) { $0.count == 2 && $0.values.allSatisfy(\.state.isTerminal) }
+                            detail = try await client.request(.getJob, GetJobRequest(id: job), as: JobDetail.self)
+                        }
+                        return detail
+                    }
+                }
+                #expect(detail.executions.allSatisfy { $0.state == .succeeded }, "\(detail.executions.map { ($0.node, $0.state) })")
+                #expect(detail.job.rollout?.released == 2)
+                let firstEnded = detail.executions.filter { first.contains($0.node) }.compactMap(\.finishedAt).max() ?? 0
+                let secondStarted = detail.executions.filter { !first.contains($0.node) }.compactMap(\.startedAt).min() ?? 0
+                #expect(secondStarted >= firstEnded + 5, "the wait was cut short across the restart")
+                #expect(Self.runs(marks).sorted() == ["n01", "n02", "n03", "n04"], "a node ran twice, or never")
+            }
+        }
+    }
+}
