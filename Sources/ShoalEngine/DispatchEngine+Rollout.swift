@@ -70,6 +70,9 @@ extension DispatchEngine {
         if rollout.abortReason != nil {
             throw EngineError("job '\(request.id)' is aborted (\(rollout.abortReason ?? "")); nothing is left to \(paused ? "pause" : "resume")")
         }
+        if paused && rollout.released >= rollout.batches.count {
+            throw EngineError("job '\(request.id)' has sent every batch; nothing is left to pause (`shoal jobs cancel \(request.id)` stops it)")
+        }
         if paused { rollout.pause() } else { rollout.resume() }
         job.rollout = rollout
         pending.rollouts[request.id] = rollout

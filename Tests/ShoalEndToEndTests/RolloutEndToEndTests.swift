@@ -29,10 +29,10 @@ import Testing
                                                 "--shell", script)
                 #expect(run.exitCode == 1, "\(run.stdout)\n\(run.stderr)")
                 let reason = "rollout aborted: 2 node(s) failed, more than the 1 allowed"
-                #expect(run.stdout.contains("job aborted: " + reason), run.stdout)
+                #expect(run.stdout.contains("job aborted: " + reason), "\(run.stdout)")
 
                 let shown = try await fleet.shoal("jobs", "show", job)
-                #expect(shown.stdout.contains("aborted (\(reason))"), shown.stdout)
+                #expect(shown.stdout.contains("aborted (\(reason))"), "\(shown.stdout)")
                 let detail = try decodeJSON(JobDetail.self, try await fleet.shoal("jobs", "show", job, "-o", "json").stdout)
                 let states = Dictionary(uniqueKeysWithValues: detail.executions.map { ($0.node, $0.state) })
                 for node in ["n01", "n02", "n03"] { #expect(states[node] == .succeeded, "\(node)") }
@@ -51,14 +51,26 @@ import Testing
         try await withTemporaryDirectory("shoal-rollout-marks") { marks in
             try await withFleet(agents: Self.fleet(5)) { fleet in
                 let script = #"echo "$SHOAL_NODE_ID" >> \#(marks)/runs; sleep 0.3"#
+                // Flags: each extreme is a usage error (64) naming its flag, before anything is sent.
+                let extremes: [(String, String)] = [
+                    ("--batch", "1e300"), ("--batch", "-1"), ("--batch", "9223372036854775808"), ("--batch", ""),
+                    ("--batch", "0%"), ("--batch", "101%"), ("--batch", "0"), ("--canary", "-1"), ("--canary", "1e300"),
+                    ("--canary", "9223372036854775808"), ("--canary", ""), ("--wait", "1e300s"), ("--wait", "-1"),
+                    ("--wait", ""), ("--max-failures", "101%"), ("--max-failures", "-1"), ("--max-failures", "1e300"),
+                    ("--max-failures", "9223372036854775808"), ("--max-failures", ""), ("--health", ""),
+                ]
+                for (flag, value) in extremes {
+                    let refused = try await fleet.shoal("run", "-s", "role=r", flag, value, "--dry-run", "--", "true")
+                    #expect(refused.exitCode == 64 && refused.stderr.contains(flag), "\(flag) '\(value)': \(refused.exitCode) \(refused.stderr)")
+                }
                 let options = ["-s", "role=r", "--canary", "1", "--wait", "2s", "--batch", "50%", "--shell", script]
                 let dry = try await fleet.shoal(["run", "--dry-run", "-o", "json"] + options)
-                #expect(dry.exitCode == 0, dry.stderr)
+                #expect(dry.exitCode == 0, "\(dry.stderr)")
                 let plan = try decodeJSON(JobPlanView.self, dry.stdout)
                 #expect(plan.batches == [["n01"], ["n02", "n03", "n04"], ["n05"]])
                 let table = try await fleet.shoal(["run", "--dry-run"] + options)
                 #expect(table.stdout.contains("canary (1): n01") && table.stdout.contains("batch 1 (3): n02,n03,n04")
-                        && table.stdout.contains("batch 2 (1): n05") && table.stdout.contains("nothing was run or stored"), table.stdout)
+                        && table.stdout.contains("batch 2 (1): n05") && table.stdout.contains("nothing was run or stored"), "\(table.stdout)")
                 let listed = try decodeJSON([JobView].self, try await fleet.shoal("jobs", "list", "-o", "json").stdout)
                 #expect(listed.isEmpty, "a dry run stored a job")
                 #expect(Self.runs(marks).isEmpty, "a dry run ran something")
@@ -83,6 +95,33 @@ import Testing
         }
     }
 
+    /// Submits a rollout on the role=r nodes and waits until `nodes` have succeeded.
+    static func submit(_ job: String, task: JobTask, rollout: RolloutPlan, awaiting nodes: [String],
+                       _ fleet: Fleet) async throws -> JobDetail {
+        try await fleet.client { client in
+            try await client.follow(job: job)
+            let submitted = try await client.request(.submitJob, SubmitJobRequest(
+                id: job, selector: "role=r", task: task, rollout: rollout), as: JobDetail.self)
+            _ = try await withTimeout(.seconds(20), "the first batch") {
+                try await awaitJob(client, job: job) { views in nodes.allSatisfy { views[$0]?.state == .succeeded } }
+            }
+            return submitted
+        }
+    }
+
+    /// The job once finished: as stored, or after `remaining` more executions end (-1: as it is now).
+    static func finished(_ job: String, expecting remaining: Int, _ fleet: Fleet) async throws -> JobDetail {
+        try await fleet.client { client in
+            try await client.follow(job: job)
+            let detail = try await client.request(.getJob, GetJobRequest(id: job), as: JobDetail.self)
+            if detail.job.isFinished || remaining < 0 { return detail }
+            _ = try await withTimeout(.seconds(30), "the rollout to finish") {
+                try await awaitJob(client, job: job) { $0.count == remaining && $0.values.allSatisfy(\.state.isTerminal) }
+            }
+            return try await client.request(.getJob, GetJobRequest(id: job), as: JobDetail.self)
+        }
+    }
+
     /// Line 3: the dispatcher killed with SIGKILL during the wait between batches, then
     /// restarted: the rollout goes on with the next batch, and no node runs twice.
     @Test func aDispatcherKilledBetweenBatchesGoesOnWhereItWas() async throws {
@@ -90,34 +129,15 @@ import Testing
             try await withFleet(agents: Self.fleet(4)) { fleet in
                 let job = "kill-\(UUID().uuidString.prefix(8))"
                 let first = ["n01", "n02"]
-                try await fleet.client { client in
-                    try await client.follow(job: job)
-                    let submitted = try await client.request(.submitJob, SubmitJobRequest(
-                        id: job, selector: "role=r", task: .shell(#"echo "$SHOAL_NODE_ID" >> \#(marks)/runs"#),
-                        rollout: RolloutPlan(batch: .count(2), wait: 5)), as: JobDetail.self)
-                    #expect(submitted.job.rollout?.released == 1)
-                    _ = try await withTimeout(.seconds(20), "the first batch") {
-                        try await awaitJob(client, job: job) { views in first.allSatisfy { views[$0]?.state == .succeeded } }
-                    }
-                }
-                let between = try await fleet.client { client in
-                    try await client.request(.getJob, GetJobRequest(id: job, withOutput: false), as: JobDetail.self)
-                }
+                let submitted = try await Self.submit(job, task: .shell(#"echo "$SHOAL_NODE_ID" >> \#(marks)/runs"#),
+                                                      rollout: RolloutPlan(batch: .count(2), wait: 5), awaiting: first, fleet)
+                #expect(submitted.job.rollout?.released == 1)
+                let between = try await Self.finished(job, expecting: -1, fleet)
                 #expect(between.job.rollout?.released == 1, "the second batch went out before the wait")
                 await fleet.dispatcher.crash()
                 try fleet.restartDispatcher()
                 try await fleet.waitForDispatcher()
-                let detail = try await withTimeout(.seconds(30), "the rollout to finish") {
-                    try await fleet.client { client in
-                        try await client.follow(job: job)
-                        var detail = try await client.request(.getJob, GetJobRequest(id: job), as: JobDetail.self)
-                        if !detail.job.isFinished {
-                            _ = try await awaitJob(client, job: job) { $0.count == 2 && $0.values.allSatisfy(\.state.isTerminal) }
-                            detail = try await client.request(.getJob, GetJobRequest(id: job), as: JobDetail.self)
-                        }
-                        return detail
-                    }
-                }
+                let detail = try await Self.finished(job, expecting: 2, fleet)
                 #expect(detail.executions.allSatisfy { $0.state == .succeeded }, "\(detail.executions.map { ($0.node, $0.state) })")
                 #expect(detail.job.rollout?.released == 2)
                 let firstEnded = detail.executions.filter { first.contains($0.node) }.compactMap(\.finishedAt).max() ?? 0

@@ -252,5 +252,12 @@ struct RolloutRuleTests {
             #expect(refused?.contains(expected) == true, "\(fields): \(refused ?? "accepted")")
         }
         #expect(refusal("{" + base + #","rollout":{"batch":"0.5%","canary":1,"wait":0.5,"maxFailures":"0%"}}"#) == nil)
+        #expect(refusal("{" + base + #","rollout":{}}"#) == nil, "every field of a plan has a default")
+        for id in ["", String(repeating: "j", count: 65), "a/b", "+"] {
+            #expect(throws: BoundsError.self) { try fixture.engine.setPaused(true, RolloutControlRequest(id: id)) }
+        }
+        #expect(throws: BoundsError.self) {
+            try fixture.engine.setPaused(false, RolloutControlRequest(id: "j", actor: String(repeating: "a", count: 300)))
+        }
     }
 }
