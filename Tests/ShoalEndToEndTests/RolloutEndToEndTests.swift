@@ -95,6 +95,25 @@ import Testing
         }
     }
 
+    /// `--health`: run on each node after the command; the node fails when it fails, and
+    /// the check's output is kept with the command's.
+    @Test func aFailingHealthCheckFailsItsNodeAndItsOutputIsKept() async throws {
+        try await withFleet(agents: Self.fleet(2)) { fleet in
+            let job = "health-\(UUID().uuidString.prefix(8))"
+            let run = try await fleet.shoal("run", "-s", "role=r", "--id", job, "--batch", "1", "--max-failures", "1",
+                                            "--health", #"echo "checked $SHOAL_NODE_ID"; test "$SHOAL_NODE_ID" != n02"#,
+                                            "--", "echo", "changed")
+            #expect(run.exitCode == 1, "\(run.stdout)\n\(run.stderr)")
+            let detail = try decodeJSON(JobDetail.self, try await fleet.shoal("jobs", "show", job, "-o", "json").stdout)
+            let byNode = Dictionary(uniqueKeysWithValues: detail.executions.map { ($0.node, $0) })
+            #expect(byNode["n01"]?.state == .succeeded && byNode["n01"]?.stdout == "changed\nchecked n01\n")
+            #expect(byNode["n02"]?.state == .failed && byNode["n02"]?.exitCode == 1)
+            #expect(byNode["n02"]?.stdout == "changed\nchecked n02\n")
+            #expect(byNode["n02"]?.stderr == "shoal: health check failed (exit 1)\n")
+            #expect(detail.job.abortReason == nil, "one failure is allowed")
+        }
+    }
+
     /// Submits a rollout on the role=r nodes and waits until `nodes` have succeeded.
     static func submit(_ job: String, task: JobTask, rollout: RolloutPlan, awaiting nodes: [String],
                        _ fleet: Fleet) async throws -> JobDetail {
