@@ -141,7 +141,7 @@ extension DispatchEngine {
         }
         if entry.unfinished == 0 {
             finish(job, entry, at: now())
-        } else if next.isTerminal && entry.rollout != nil {
+        } else if next.isTerminal && entry.rollout != nil && entry.mayAdvanceRollout(after: node, ended: next) {
             advanceRollout(job)
         }
     }

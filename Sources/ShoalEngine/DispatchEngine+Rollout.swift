@@ -17,6 +17,7 @@ extension DispatchEngine {
             switch rollout.next(state: { job.executions[$0]?.state }, at: time) {
             case .release(let batch, let nodes):
                 job.held.subtract(nodes)
+                job.openInBatch = Set(nodes.filter { job.executions[$0]?.state.isTerminal == false })
                 release(job, nodes)
                 logger.debug("Rollout batch released", metadata: ["job.id": "\(id)", "batch": "\(batch)", "nodes": "\(nodes.count)"])
                 // A batch whose nodes all ended before it went out (canceled, forgotten)
@@ -55,7 +56,8 @@ extension DispatchEngine {
 
     /// Rollouts whose wait has ended.
     func advanceDueRollouts(at time: Double) {
-        let due = active.filter { $0.value.rolloutDue.map { $0 <= time } ?? false }.keys
+        var due: [String] = []
+        for (id, job) in active where job.rolloutDue.map({ $0 <= time }) ?? false { due.append(id) }
         for id in due.sorted() { advanceRollout(id) }
     }
 

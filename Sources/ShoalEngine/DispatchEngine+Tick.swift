@@ -114,7 +114,12 @@ extension DispatchEngine {
     /// when nothing is left open; a rollout then decides whether that ends a batch.
     func close(_ id: String, _ executions: [ExecutionRecord], at time: Double, advancingRollout: Bool = true) {
         guard let job = active[id], !executions.isEmpty else { return }
-        for execution in executions { job.held.remove(execution.node) }
+        if job.rollout != nil {
+            for execution in executions {
+                job.held.remove(execution.node)
+                job.openInBatch.remove(execution.node)
+            }
+        }
         for var execution in executions {
             execution.finishedAt = time
             execution.updatedAt = time

@@ -80,6 +80,10 @@ package final class DispatchEngine {
         package var held: Set<String>
         /// When the rollout's wait between batches ends (checked by `tick`).
         var rolloutDue: Double?
+        /// Nodes of the last released batch still open: only the end of the last of them,
+        /// or a failure, can change what the rollout decides, so other reports of a
+        /// 10,000-node rollout do not ask it (each asking counts over the released nodes).
+        var openInBatch: Set<String> = []
 
         init(record: JobRecord, executions: [String: ExecutionRecord], unfinished: Int,
              output: [String: CollectedOutput] = [:], cancelRequested: Set<String> = [], rollout: Rollout? = nil) {
@@ -90,6 +94,15 @@ package final class DispatchEngine {
             self.cancelRequested = cancelRequested
             self.rollout = rollout
             self.held = rollout.map { Set($0.batches.dropFirst($0.released).joined()) } ?? []
+            if let rollout, rollout.released > 0, rollout.released <= rollout.batches.count {
+                openInBatch = Set(rollout.batches[rollout.released - 1].filter { executions[$0]?.state.isTerminal == false })
+            }
+        }
+
+        /// Whether a node's terminal state may change the rollout's decision.
+        func mayAdvanceRollout(after node: String, ended state: ExecutionState) -> Bool {
+            let wasOpen = openInBatch.remove(node) != nil
+            return Rollout.isFailure(state) || (wasOpen && openInBatch.isEmpty)
         }
     }
 
