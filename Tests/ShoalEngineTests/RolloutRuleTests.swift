@@ -232,10 +232,10 @@ struct RolloutRuleTests {
         }
         let base = #""all":true,"task":{"kind":"exec","argv":["true"]}"#
         let cases: [(String, String)] = [
-            (#""rollout":{"batch":1e300,"canary":0,"wait":0,"maxFailures":0}"#, "number of nodes or a percentage"),
+            (#""rollout":{"batch":1e300,"canary":0,"wait":0,"maxFailures":0}"#, "rollout.batch: a number of nodes or a percentage"),
             (#""rollout":{"batch":-1,"canary":0,"wait":0,"maxFailures":0}"#, "rollout.batch"),
-            (#""rollout":{"batch":9223372036854775808,"canary":0,"wait":0,"maxFailures":0}"#, "number of nodes or a percentage"),
-            (#""rollout":{"batch":"","canary":0,"wait":0,"maxFailures":0}"#, "number of nodes or a percentage"),
+            (#""rollout":{"batch":9223372036854775808,"canary":0,"wait":0,"maxFailures":0}"#, "rollout.batch: a number of nodes or a percentage"),
+            (#""rollout":{"batch":"","canary":0,"wait":0,"maxFailures":0}"#, "rollout.batch: a number of nodes or a percentage"),
             (#""rollout":{"batch":"0%","canary":0,"wait":0,"maxFailures":0}"#, "rollout.batch"),
             (#""rollout":{"batch":"101%","canary":0,"wait":0,"maxFailures":0}"#, "rollout.batch"),
             (#""rollout":{"batch":1,"canary":-1,"wait":0,"maxFailures":0}"#, "rollout.canary"),

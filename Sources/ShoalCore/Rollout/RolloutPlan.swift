@@ -88,7 +88,10 @@ public struct RolloutPlan: Sendable, Codable, Equatable {
             } else if let text = try? container.decode(String.self), let share = Share(text) {
                 self = share
             } else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "a number of nodes or a percentage such as \"10%\"")
+                // Named here: the wire's error text for malformed values carries no path.
+                let field = decoder.codingPath.map(\.stringValue).joined(separator: ".")
+                throw DecodingError.dataCorruptedError(
+                    in: container, debugDescription: "\(field.isEmpty ? "value" : field): a number of nodes or a percentage such as \"10%\"")
             }
         }
 

@@ -62,7 +62,7 @@ struct Run: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the nodes the job would expect and the batches it would run, then stop: nothing runs, nothing is stored.")
     var dryRun = false
 
-    @OptionGroup(title: "Rollout") var rollout: RolloutOptions
+    @OptionGroup(title: "Rollout and health check") var rollout: RolloutOptions
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions
 
