@@ -150,7 +150,7 @@ struct Run: AsyncParsableCommand {
             }
             let elapsed = Date().timeIntervalSince(started)
             print("\n\(detail.executions.count) nodes: \(JobRendering.tally(detail.job)) in \(DurationText.format(elapsed))  (job \(id))")
-            if let reason = detail.job.abortReason { print("job aborted: \(reason)") }
+            if let reason = detail.job.abortReason { print("job aborted: \(JobRendering.why(reason))") }
         }
         if detail.executions.contains(where: { $0.state != .succeeded }) { throw ExitCode(1) }
     }

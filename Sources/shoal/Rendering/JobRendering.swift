@@ -21,9 +21,16 @@ enum JobRendering {
 
     /// What a job is: in progress, finished, or aborted (with why), for `jobs show`.
     static func status(_ job: JobView) -> String {
-        if let reason = job.abortReason { return job.isFinished ? "aborted (\(reason))" : "aborting (\(reason))" }
+        if let reason = job.abortReason { return (job.isFinished ? "aborted: " : "aborting: ") + why(reason) }
         if job.rollout?.paused == true && !job.isFinished { return "paused" }
         return job.isFinished ? "finished" : "in progress"
+    }
+
+    /// An abort's reason without the `rollout aborted: ` it starts with, for lines that
+    /// already say `aborted`.
+    static func why(_ reason: String) -> String {
+        let prefix = "rollout aborted: "
+        return reason.hasPrefix(prefix) ? String(reason.dropFirst(prefix.count)) : reason
     }
 
     /// `batch 2 of 4 released, wait 30s, max failures 1`, for `jobs show`.
