@@ -115,6 +115,38 @@ import Testing
         }
     }
 
+    /// `shoal jobs pause|resume`: audited with the actor; a cancel ends the nodes the
+    /// rollout has not reached, which never run it.
+    @Test func pauseAndResumeFromTheCommandLineAreAuditedAndACancelEndsTheRest() async throws {
+        try await withTemporaryDirectory("shoal-rollout-marks") { marks in
+            try await withFleet(agents: Self.fleet(3)) { fleet in
+                let job = "pause-\(UUID().uuidString.prefix(8))"
+                let script = #"echo "$SHOAL_NODE_ID" >> \#(marks)/runs"#
+                _ = try await Self.submit(job, task: .shell(script), rollout: RolloutPlan(batch: .count(1), wait: 3600),
+                                          awaiting: ["n01"], fleet)
+                let paused = try await fleet.shoal("jobs", "pause", job)
+                #expect(paused.exitCode == 0 && paused.stdout.contains("1 of 3 batches released") && paused.stdout.contains("paused"),
+                        "\(paused.stdout)\(paused.stderr)")
+                let resumed = try decodeJSON(JobView.self, try await fleet.shoal("jobs", "resume", job, "-o", "json").stdout)
+                #expect(resumed.rollout?.paused == false && resumed.rollout?.released == 1, "the hour's wait still runs")
+                let notRollout = try await fleet.shoal("jobs", "pause", "no-such-job")
+                #expect(notRollout.exitCode != 0 && notRollout.stderr.contains("no job with id 'no-such-job'"), "\(notRollout.stderr)")
+
+                let audit = try decodeJSON([AuditEntry].self, try await fleet.shoal("audit", "-o", "json").stdout)
+                let actions = audit.filter { $0.target == job }.map(\.action)
+                #expect(actions == ["submit", "pause", "resume"])
+                #expect(audit.filter { $0.target == job && $0.action != "submit" }.allSatisfy { $0.actor?.isEmpty == false })
+
+                let canceled = try await fleet.shoal("jobs", "cancel", job, "-o", "json")
+                #expect(canceled.exitCode == 0, "\(canceled.stderr)")
+                let detail = try await Self.finished(job, expecting: -1, fleet)
+                #expect(detail.job.isFinished)
+                #expect(detail.executions.map(\.state) == [.succeeded, .canceled, .canceled])
+                #expect(Self.runs(marks) == ["n01"], "a node the rollout had not reached ran it")
+            }
+        }
+    }
+
     /// Submits a rollout on the role=r nodes and waits until `nodes` have succeeded.
     static func submit(_ job: String, task: JobTask, rollout: RolloutPlan, awaiting nodes: [String],
                        _ fleet: Fleet) async throws -> JobDetail {
