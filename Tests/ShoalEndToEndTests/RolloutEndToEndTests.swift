@@ -182,7 +182,7 @@ import Testing
                 let job = "kill-\(UUID().uuidString.prefix(8))"
                 let first = ["n01", "n02"]
                 let submitted = try await Self.submit(job, task: .shell(#"echo "$SHOAL_NODE_ID" >> \#(marks)/runs"#),
-                                                      rollout: RolloutPlan(batch: .count(2), wait: 5), awaiting: first, fleet)
+                                                      rollout: RolloutPlan(batch: .count(2), wait: 6), awaiting: first, fleet)
                 #expect(submitted.job.rollout?.released == 1)
                 let between = try await Self.finished(job, expecting: -1, fleet)
                 #expect(between.job.rollout?.released == 1, "the second batch went out before the wait")
@@ -194,7 +194,7 @@ import Testing
                 #expect(detail.job.rollout?.released == 2)
                 let firstEnded = detail.executions.filter { first.contains($0.node) }.compactMap(\.finishedAt).max() ?? 0
                 let secondStarted = detail.executions.filter { !first.contains($0.node) }.compactMap(\.startedAt).min() ?? 0
-                #expect(secondStarted >= firstEnded + 5, "the wait was cut short across the restart")
+                #expect(secondStarted >= firstEnded + 6, "the wait was cut short across the restart")
                 #expect(Self.runs(marks).sorted() == ["n01", "n02", "n03", "n04"], "a node ran twice, or never")
             }
         }
