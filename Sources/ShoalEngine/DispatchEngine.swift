@@ -218,10 +218,17 @@ package final class DispatchEngine {
     }
 
     package func executionView(_ execution: ExecutionRecord) -> ExecutionView {
-        ExecutionView(job: execution.job, node: execution.node, state: execution.state, exitCode: execution.exitCode,
-                      reason: execution.reason, startedAt: execution.startedAt, finishedAt: execution.finishedAt,
-                      nodeOnline: nodes[execution.node]?.online)
+        var reason = execution.reason
+        // A node a rollout has not reached yet says so, rather than look stuck.
+        if execution.state == .queued, active[execution.job]?.held.contains(execution.node) == true {
+            reason = Self.heldReason
+        }
+        return ExecutionView(job: execution.job, node: execution.node, state: execution.state, exitCode: execution.exitCode,
+                             reason: reason, startedAt: execution.startedAt, finishedAt: execution.finishedAt,
+                             nodeOnline: nodes[execution.node]?.online)
     }
+
+    package static let heldReason = "not sent yet: waits for its batch of the rollout"
 }
 
 /// A message the engine wants published.

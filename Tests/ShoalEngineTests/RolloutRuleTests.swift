@@ -58,6 +58,8 @@ struct RolloutRuleTests {
         let submission = try Self.submit(fixture, "r", RolloutPlan(batch: .count(3)))
         #expect(Self.jobTargets(submission.publications, fixture) == ["n01", "n02", "n03"])
         #expect(fixture.engine.active["r"]?.held.count == 7)
+        let views = try #require(fixture.engine.active["r"]).executions.values.map(fixture.engine.executionView)
+        #expect(views.filter { $0.reason == DispatchEngine.heldReason }.map(\.node).sorted() == Array(Self.nodes.dropFirst(3)))
         Self.finish(fixture, "r", ["n01", "n02"])
         #expect(Self.commitAndSent(fixture).isEmpty)
         Self.finish(fixture, "r", ["n03"])
