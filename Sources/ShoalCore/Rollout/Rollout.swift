@@ -53,8 +53,8 @@ public struct Rollout: Sendable, Equatable, Codable {
         if failures >= plan.abortsAt(total: total) {
             let reason = "rollout aborted: \(failures) node(s) failed, more than the \(plan.maxFailures) allowed"
             abortReason = reason
+            // `released` stays as it was: how far the rollout got before it aborted.
             let skipped = Array(batches.dropFirst(self.released).joined())
-            self.released = batches.count
             return .abort(reason: reason, skipped: skipped)
         }
         guard self.released < batches.count else { return .complete }
@@ -67,7 +67,6 @@ public struct Rollout: Sendable, Equatable, Codable {
                 let reason = "rollout aborted: canary \(failed) ended \(state(failed)?.rawValue ?? "unknown")"
                 abortReason = reason
                 let skipped = Array(batches.dropFirst(self.released).joined())
-                self.released = batches.count
                 return .abort(reason: reason, skipped: skipped)
             }
             if lastBatchEndedAt == nil { lastBatchEndedAt = time }

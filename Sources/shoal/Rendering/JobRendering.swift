@@ -21,7 +21,7 @@ enum JobRendering {
 
     /// What a job is: in progress, finished, or aborted (with why), for `jobs show`.
     static func status(_ job: JobView) -> String {
-        if let reason = job.abortReason { return (job.isFinished ? "aborted: " : "aborting: ") + why(reason) }
+        if let reason = job.abortReason { return (job.isFinished ? "aborted" : "aborting") + " (\(why(reason)))" }
         if job.rollout?.paused == true && !job.isFinished { return "paused" }
         return job.isFinished ? "finished" : "in progress"
     }
@@ -35,7 +35,8 @@ enum JobRendering {
 
     /// `batch 2 of 4 released, wait 30s, max failures 1`, for `jobs show`.
     static func rolloutLine(_ rollout: RolloutView) -> String {
-        var parts = ["rollout: \(rollout.released) of \(rollout.batchSizes.count) batches released (sizes \(rollout.batchSizes.map(String.init).joined(separator: ",")))"]
+        let progress = rollout.abortReason == nil ? "released" : "released before it aborted"
+        var parts = ["rollout: \(rollout.released) of \(rollout.batchSizes.count) batches \(progress) (sizes \(rollout.batchSizes.map(String.init).joined(separator: ",")))"]
         if rollout.plan.canary > 0 { parts.append("canary \(rollout.plan.canary)") }
         parts.append("batch \(rollout.plan.batch)")
         if rollout.plan.wait > 0 { parts.append("wait \(DurationText.format(rollout.plan.wait))") }
