@@ -30,7 +30,7 @@ extension DispatchEngine {
         if let rolloutPlan = request.rollout {
             // A rollout goes node by node (`node/{id}/job`): a cell topic would reach nodes
             // of later batches too. Batches take the nodes in id order (docs/rollouts.md).
-            var started = Rollout(plan: rolloutPlan, nodes: plan.expected.sorted())
+            var started = Rollout(plan: rolloutPlan, nodes: Self.rolloutOrder(plan.expected))
             var first: [String] = []
             if case .release(_, let nodes) = started.next(states: [:], at: time) { first = nodes }
             rollout = started
@@ -54,7 +54,7 @@ extension DispatchEngine {
     /// What `plan` would do with a request, without doing it (`jobs.plan`, `shoal run --dry-run`).
     package func preview(_ request: SubmitJobRequest) throws -> JobPlanView {
         let (selector, plan) = try resolve(request)
-        let nodes = plan.expected.sorted()
+        let nodes = Self.rolloutOrder(plan.expected)
         let batches = request.rollout.map { $0.batches(of: nodes) } ?? (nodes.isEmpty ? [] : [nodes])
         return JobPlanView(selector: selector.text, task: request.taskToRun, expected: nodes.count, batches: batches,
                            rollout: request.rollout, offline: nodes.filter { self.nodes[$0]?.online != true })
@@ -73,6 +73,12 @@ extension DispatchEngine {
             throw EngineError("empty selector: give a selector, or say all=true (shoal run --all) to target every node")
         }
         return (selector, planner.plan(selector, registry: registry(incident: request.incident)))
+    }
+
+    /// The order batches take nodes in: by id, byte by byte (as `jobs show` lists them),
+    /// so a dry run and a submission made at the same moment cut the same batches.
+    static func rolloutOrder(_ nodes: [String]) -> [String] {
+        nodes.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
     /// `batch 3, canary 1, wait 2s, max failures 1`, for the audit record.
