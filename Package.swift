@@ -59,8 +59,12 @@ let package = Package(
             name: "BrokerLauncher",
             dependencies: ["Mosquitto", "Spawn", .product(name: "Logging", package: "swift-log")]
         ),
-        // Pure Shoal: topics, messages, selectors, execution state machine. No I/O.
-        .target(name: "ShoalCore"),
+        // Pure Shoal: topics, messages, selectors, execution state machine, signatures. No I/O.
+        // Ed25519 and SHA-256 from Debian's libsodium: an agent that verifies signatures stays
+        // small (swift-crypto cost it 1.3 MiB of RSS, OpenSSL 3's EVP 2 MiB; bench/README.md,
+        // agent-rss) and the build spends no minutes on it.
+        .target(name: "CEd25519", linkerSettings: [.linkedLibrary("sodium")]),
+        .target(name: "ShoalCore", dependencies: ["CEd25519"]),
         .target(
             name: "ShoalAgent",
             dependencies: [
@@ -170,16 +174,19 @@ let package = Package(
                 ], .when(platforms: [.linux])),
             ] + staticFoundationLibraries
         ),
-        // Benchmark drivers (raw MQTT baselines) used by the scripts in bench/.
+        // Mutated payloads for every decoder, the signature verifier and the selector parser:
+        // `shoal-bench fuzz` (scripts/fuzz) and a quick run in ShoalCoreTests.
+        .target(name: "ShoalFuzzing", dependencies: ["ShoalCore"]),
+        // Benchmark drivers (raw MQTT baselines) and the fuzzer, used by bench/ and scripts/fuzz.
         .executableTarget(
             name: "shoal-bench",
-            dependencies: ["Mosquitto", "MQTTSwarm", "ShoalCore", "Spawn", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Mosquitto", "MQTTSwarm", "ShoalCore", "ShoalFuzzing", "Spawn", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "ShoalTestSupport",
             dependencies: ["Mosquitto", "BrokerLauncher", "Spawn", "ShoalCore", "ShoalClient", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "ShoalCoreTests", dependencies: ["ShoalCore"]),
+        .testTarget(name: "ShoalCoreTests", dependencies: ["ShoalCore", "ShoalFuzzing"]),
         .testTarget(name: "MosquittoTests", dependencies: ["Mosquitto", "MQTTSwarm", "BrokerLauncher", "ShoalTestSupport"]),
         .testTarget(name: "ShoalAgentTests", dependencies: ["ShoalAgent", "BrokerLauncher", "ShoalTestSupport"]),
         .testTarget(name: "ShoalDispatcherTests", dependencies: ["ShoalDispatcher", "ShoalEngine", "ShoalTestSupport"]),

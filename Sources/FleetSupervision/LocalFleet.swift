@@ -74,8 +74,10 @@ public final class LocalFleet: Sendable {
         return Member(name: name, process: process)
     }
 
-    public func startDispatcher() throws {
+    /// `ruleSigningKey`: a private key file the dispatcher signs its rules' jobs with.
+    public func startDispatcher(ruleSigningKey: String? = nil) throws {
         var arguments = ["dispatcher", "--db", directory + "/shoal.db"] + credentials(SecureBrokerProfile.dispatcherUser)
+            + (ruleSigningKey.map { ["--rule-signing-key", $0] } ?? [])
         if let profile {
             arguments += ["--enroll-password-file", profile.passwordFile, "--broker-pid-file", profile.pidFile]
         }
@@ -90,12 +92,15 @@ public final class LocalFleet: Sendable {
         "--release-command", "true",
     ]
 
-    public func startAgents(_ count: Int, heartbeat: String) throws {
+    /// Starts `count` agents; with `trustedKeys` (a keys file) they accept only jobs signed
+    /// by those keys.
+    public func startAgents(_ count: Int, heartbeat: String, trustedKeys: String? = nil) throws {
         for index in 0..<count {
             let name = Self.agentName(index)
             let labels = Self.labels(forAgent: index).sorted { $0.key < $1.key }.flatMap { ["--label", "\($0.key)=\($0.value)"] }
             let agent = try spawn(name, ["agent", "--id", name, "--data-dir", directory + "/agents/\(name)",
-                                         "--heartbeat", heartbeat] + labels + credentials(name) + Self.sharedMachineIsolation)
+                                         "--heartbeat", heartbeat] + labels + credentials(name) + Self.sharedMachineIsolation
+                                         + (trustedKeys.map { ["--trusted-keys", $0] } ?? []))
             members.withLock { $0.agents.append(agent) }
         }
     }

@@ -16,6 +16,9 @@ extension MQTTSwarm {
         public var reconnectDelay: ClosedRange<Duration>
         /// How long a clean shutdown waits for DISCONNECTs to be written before closing anyway.
         public var shutdownGrace: Duration
+        /// TLS for every client (libmosquitto runs the handshake inside the loop's reads and
+        /// writes, so the epoll loop drives it like any other traffic).
+        public var tls: MQTTTLS?
 
         public init(
             host: String = "127.0.0.1", port: Int32 = 1883, capacity: Int, maxConnecting: Int = 64,

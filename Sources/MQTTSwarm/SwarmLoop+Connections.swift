@@ -12,6 +12,7 @@ extension SwarmLoop {
         mosquitto_user_data_set(handle, Unmanaged.passUnretained(client).toOpaque())
         try SessionSetup.apply(to: handle, username: options.username, password: options.password,
                                will: options.will, maxInflight: options.maxInflight)
+        if let tls = configuration.tls { try SessionSetup.applyTLS(tls, to: handle) }
         // Capture-free closures, i.e. C function pointers; they run on this loop thread,
         // inside mosquitto_loop_read/_write/_misc or a publish, and find the client through
         // `userdata`.

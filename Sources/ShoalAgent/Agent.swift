@@ -73,8 +73,14 @@ public final class Agent: Service, Sendable {
         }
         let client = try MQTTClient(configuration: mqttConfiguration, logger: logger)
         let reporter = Reporter(client: client, outbox: outbox, logger: logger)
+        let signatures = SignatureGate(verifier: configuration.signatureVerifier)
         let executor = JobExecutor(configuration: configuration, ledger: ledger, reporter: reporter,
-                                   operatorState: operatorState, logger: logger)
+                                   operatorState: operatorState, signatures: signatures, logger: logger)
+        if signatures.isEnforcing {
+            logger.info("Running only jobs signed by a trusted key", metadata: ["keys.trusted": "\(configuration.trustedKeys.keys.count)"])
+        } else {
+            logger.notice("No trusted operator key: jobs are not checked for signatures (shoal agent --trusted-keys)")
+        }
         // Rules do not survive a reboot: a node still quarantined isolates itself again.
         if operatorState.quarantined { await isolate(true) }
 
@@ -135,7 +141,7 @@ public final class Agent: Service, Sendable {
                 await reporter.replay()
                 await executor.reportInterrupted(interrupted)
             }
-            group.addTask { await self.heartbeat(client: client, executor: executor) }
+            group.addTask { await self.heartbeat(client: client, executor: executor, signatures: signatures) }
             await withDiscardingTaskGroup { jobs in
                 for job in deferred.all() {
                     let labels = self.labels
@@ -148,7 +154,7 @@ public final class Agent: Service, Sendable {
                     for await item in inbox {
                         guard case .message(let message) = item else { break }
                         self.dispatch(message, client: client, bdSeq: bdSeq, births: births, executor: executor,
-                                      controls: controlSink, jobs: &jobs)
+                                      controls: controlSink, signatures: signatures, jobs: &jobs)
                     }
                 } onGracefulShutdown: {
                     inboxSink.yield(.stop)
@@ -217,7 +223,7 @@ public final class Agent: Service, Sendable {
 
     private func dispatch(
         _ message: MQTTMessage, client: MQTTClient, bdSeq: UInt64, births: SentBirths, executor: JobExecutor,
-        controls: AsyncStream<ControlMessage>.Continuation, jobs: inout DiscardingTaskGroup
+        controls: AsyncStream<ControlMessage>.Continuation, signatures: SignatureGate, jobs: inout DiscardingTaskGroup
     ) {
         switch configuration.topics.route(message.topic) {
         case .cellJob, .nodeJob:
@@ -238,6 +244,10 @@ public final class Agent: Service, Sendable {
                 logger.warning("Dropped a malformed control message", metadata: ["topic": "\(message.topic)", "error": "\(error)"])
                 return
             }
+            if let reason = refusal(of: control, signatures: signatures) {
+                logger.warning("Refused a control message", metadata: ["op": "\(control.op.rawValue)", "reason": "\(reason)"])
+                return
+            }
             switch control.op {
             case .cancel:
                 guard let job = control.job else { return }
@@ -250,6 +260,18 @@ public final class Agent: Service, Sendable {
         default:
             logger.debug("Ignored a message on an unexpected topic", metadata: ["topic": "\(message.topic)"])
         }
+    }
+
+    /// Why a control message is not acted on, or nil. One signed for another node is never
+    /// acted on; the others follow the job rules (`SignatureVerifier`), except operations
+    /// that need no operator (`rebirth`).
+    private func refusal(of control: ControlMessage, signatures: SignatureGate) -> String? {
+        if let target = control.node, target != configuration.nodeID {
+            return "addressed to node \(Bounds.prefix(target, maxBytes: 80).text)"
+        }
+        guard control.op.requiresSignature else { return nil }
+        return signatures.refusal(control.signature, of: control.signingContent, now: Date().timeIntervalSince1970,
+                                  repeatAllowed: false)
     }
 
     /// The persistent session keeps the subscription of the cell this node was in when its
@@ -328,7 +350,8 @@ public final class Agent: Service, Sendable {
     private func publishBirth(client: MQTTClient, bdSeq: UInt64, births: SentBirths) {
         let birth = BirthMessage(node: configuration.nodeID, labels: labels, version: shoalVersion, bdSeq: bdSeq,
                                  heartbeatInterval: configuration.heartbeatInterval,
-                                 sentAt: Date().timeIntervalSince1970, isolated: operatorState.isolated ? true : nil)
+                                 sentAt: Date().timeIntervalSince1970, isolated: operatorState.isolated ? true : nil,
+                                 signedOnly: configuration.signatureVerifier.isEnforcing ? true : nil)
         let payload = Wire.encode(birth)
         births.record(payload)
         try? client.publish(configuration.topics.birth(configuration.nodeID), payload, qos: 1)
@@ -383,7 +406,7 @@ public final class Agent: Service, Sendable {
         client.stop()
     }
 
-    private func heartbeat(client: MQTTClient, executor: JobExecutor) async {
+    private func heartbeat(client: MQTTClient, executor: JobExecutor, signatures: SignatureGate) async {
         let started = Date()
         var seq: UInt64 = 0
         while !Task.isCancelled {
@@ -393,6 +416,7 @@ public final class Agent: Service, Sendable {
                 return
             }
             seq += 1
+            signatures.forgetExpired(now: Date().timeIntervalSince1970)
             let beat = HeartbeatMessage(node: configuration.nodeID, seq: seq, uptime: -started.timeIntervalSinceNow,
                                         load1: NodeFacts.loadAverage(), running: executor.runningCount,
                                         sentAt: Date().timeIntervalSince1970)

@@ -24,13 +24,21 @@ public struct AgentConfiguration: Sendable {
     /// Run on `ctl` `quarantine` (and again at start while quarantined) and on `release`.
     public var isolateAction: IsolationAction
     public var releaseAction: IsolationAction
+    /// Operator keys whose signed jobs and control messages this node accepts.
+    public var trustedKeys: TrustedKeys
+    /// Refuse unsigned jobs even with no trusted key (then every job is refused: a node
+    /// that must not run anything until it is given a key).
+    public var requireSignatures: Bool
 
     public init(
         broker: BrokerAddress, nodeID: String, labels: [String: String] = [:], dataDirectory: String,
         heartbeatInterval: Double = 5, topics: TopicTree = TopicTree(), username: String? = nil,
         password: String? = nil, tls: MQTTTLS? = nil, bootstrap: BootstrapCredentials? = nil, clockSkewAllowance: Double = 5,
-        outputLimit: Int = 1 << 20, isolateAction: IsolationAction = .defaultIsolate, releaseAction: IsolationAction = .defaultRelease
+        outputLimit: Int = 1 << 20, isolateAction: IsolationAction = .defaultIsolate, releaseAction: IsolationAction = .defaultRelease,
+        trustedKeys: TrustedKeys = TrustedKeys(), requireSignatures: Bool = false
     ) {
+        self.trustedKeys = trustedKeys
+        self.requireSignatures = requireSignatures
         self.broker = broker
         self.nodeID = nodeID
         self.labels = labels
@@ -45,6 +53,10 @@ public struct AgentConfiguration: Sendable {
         self.outputLimit = outputLimit
         self.isolateAction = isolateAction
         self.releaseAction = releaseAction
+    }
+
+    var signatureVerifier: SignatureVerifier {
+        SignatureVerifier(trusted: trustedKeys, required: requireSignatures, skewAllowance: clockSkewAllowance)
     }
 }
 

@@ -57,6 +57,14 @@ public struct AgentOptions: ParsableArguments {
     @Option(name: .long, help: "Shell script that undoes --isolate-command when the node is released (default: deletes the nftables table).")
     var releaseCommand: String?
 
+    @Option(name: .long, parsing: .singleValue, help: ArgumentHelp(
+        "Operator public keys to trust: a file of 'ed25519 BASE64 [NAME]' lines or a directory of .pub files (repeatable).",
+        discussion: "With any trusted key, the agent runs only jobs (and control operations) signed by one of them, and refuses unsigned, forged, expired and replayed ones."))
+    var trustedKeys: [String] = []
+
+    @Flag(name: .long, help: "Refuse unsigned jobs even when no key is trusted yet.")
+    var requireSignatures = false
+
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var logging: LoggingOptions
 
@@ -89,6 +97,13 @@ public struct AgentOptions: ParsableArguments {
                 throw ValidationError("\(error)")
             }
         }
+        for path in trustedKeys {
+            do {
+                _ = try OperatorKeyStore.loadTrusted(path)
+            } catch {
+                throw ValidationError("\(error) (--trusted-keys); give a file of 'ed25519 BASE64 [NAME]' lines or a directory of .pub files")
+            }
+        }
     }
 
     /// Runs the agent until SIGTERM or SIGINT.
@@ -108,7 +123,9 @@ public struct AgentOptions: ParsableArguments {
                 BootstrapCredentials(username: bootstrapUser, token: try SecretFile.readPassword($0))
             },
             isolateAction: isolateCommand.map(IsolationAction.init(script:)) ?? .defaultIsolate,
-            releaseAction: releaseCommand.map(IsolationAction.init(script:)) ?? .defaultRelease)
+            releaseAction: releaseCommand.map(IsolationAction.init(script:)) ?? .defaultRelease,
+            trustedKeys: TrustedKeys(try trustedKeys.flatMap(OperatorKeyStore.loadTrusted)),
+            requireSignatures: requireSignatures)
         try await ServiceRuntime.run(Agent(configuration: configuration, logger: logger), logger: logger)
     }
 }

@@ -52,7 +52,8 @@ public final class Dispatcher: Service, Sendable {
         let engine = try EngineShell(store: store, client: client, events: events, topics: configuration.topics,
                                      missedHeartbeats: configuration.missedHeartbeats,
                                      retention: configuration.retention, rules: configuration.rules,
-                                     enrollment: configuration.enrollment, logger: logger)
+                                     enrollment: configuration.enrollment, ruleSigningKey: configuration.ruleSigningKey,
+                                     logger: logger)
         let filters = configuration.topics.dispatcherFilters
         guard try await client.startUnlessShuttingDown(subscribingTo: filters) else { return }
         engine.resendUnfinished()

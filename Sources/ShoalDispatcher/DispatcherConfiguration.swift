@@ -26,12 +26,16 @@ public struct DispatcherConfiguration: Sendable {
     /// Mitigation rules from a file (`--rules`): added at start, replacing stored rules of
     /// the same names; rules added through the API stay.
     public var rules: [MitigationRule]
+    /// Signs the jobs mitigation rules start, for nodes that run only signed jobs. Held
+    /// only by a dispatcher its operators chose to trust with a key (`shoal up`'s does).
+    public var ruleSigningKey: OperatorPrivateKey?
 
     public init(broker: BrokerAddress, databasePath: String, topics: TopicTree = TopicTree(),
                 username: String? = nil, password: String? = nil, tls: MQTTTLS? = nil, clientID: String = "shoal-dispatcher",
                 tickInterval: Duration = .milliseconds(500), missedHeartbeats: Double = 3,
                 commitWindow: Duration = .milliseconds(10), retention: RetentionPolicy = RetentionPolicy(),
-                rules: [MitigationRule] = [], enrollment: EnrollmentSettings? = nil) {
+                rules: [MitigationRule] = [], enrollment: EnrollmentSettings? = nil, ruleSigningKey: OperatorPrivateKey? = nil) {
+        self.ruleSigningKey = ruleSigningKey
         self.broker = broker
         self.databasePath = databasePath
         self.topics = topics

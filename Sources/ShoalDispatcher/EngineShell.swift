@@ -29,6 +29,8 @@ final class EngineShell {
     var retentionDue: Double = 0
     /// nil: this dispatcher does not enroll nodes (no secure profile).
     let enrollment: EnrollmentSettings?
+    /// Signs rule jobs (`DispatcherConfiguration.ruleSigningKey`).
+    let ruleSigningKey: OperatorPrivateKey?
     /// Secrets of first enrollment requests waiting to be hashed (`takeHashRequests`), and
     /// the nodes whose hash is being made (a repeated request is not hashed twice).
     var hashRequests: [CredentialHashing] = []
@@ -36,7 +38,7 @@ final class EngineShell {
 
     init(store: DispatcherStore, client: MQTTClient, events: EventPublisher, topics: TopicTree,
          missedHeartbeats: Double, retention: RetentionPolicy = RetentionPolicy(), rules: [MitigationRule] = [],
-         enrollment: EnrollmentSettings? = nil,
+         enrollment: EnrollmentSettings? = nil, ruleSigningKey: OperatorPrivateKey? = nil,
          logger: Logger,
          clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
         self.store = store
@@ -46,6 +48,7 @@ final class EngineShell {
         self.retention = retention
         self.logger = logger
         self.enrollment = enrollment
+        self.ruleSigningKey = ruleSigningKey
         // Jobs that finished just before a stop may not have been folded yet.
         try store.foldFinishedJobs()
         let recovered = DispatchEngine.Recovered(
@@ -108,7 +111,11 @@ final class EngineShell {
         guard !engine.firings.isEmpty else { return }
         let firings = engine.takeFirings()
         for firing in firings {
-            guard let request = engine.ruleBook.request(for: firing) else { continue }
+            guard var request = engine.ruleBook.request(for: firing) else { continue }
+            if let key = ruleSigningKey, let content = request.signingContent {
+                var generator = SystemRandomNumberGenerator()
+                request.signature = key.sign(content, expiresAt: Date().timeIntervalSince1970 + request.deadlineIn + 60, using: &generator)
+            }
             do {
                 _ = try submit(request)
                 logger.notice("Rule fired", metadata: ["rule": "\(firing.rule)", "node": "\(firing.node)", "job.id": "\(request.id ?? "")"])

@@ -18,6 +18,7 @@ extension DispatchEngine {
                 isolated: birth.isolated == true)
             if nodes[node]?.labels != record.labels { plannerRegistry = nil }
             nodes[node] = record
+            if birth.signedOnly == true { signedOnly.insert(node) } else { signedOnly.remove(node) }
             watchSilence(of: record)
             pending.save(record, announce: true)
             convergeIsolation(of: record)

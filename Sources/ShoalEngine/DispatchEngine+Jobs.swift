@@ -23,7 +23,8 @@ extension DispatchEngine {
         let task = request.taskToRun
         let job = JobRecord(id: id, selector: selector.text, task: task, timeout: request.timeout,
                             deadline: time + request.deadlineIn, createdAt: time, expected: plan.expected.count,
-                            finishedAt: plan.expected.isEmpty ? time : nil, incident: request.incident)
+                            finishedAt: plan.expected.isEmpty ? time : nil, incident: request.incident,
+                            signature: request.signature)
         var detail = (request.incident ? "incident " : "") + "selector '\(selector.text)' " + task.description
         var rollout: Rollout?
         let publications: [Publication]
@@ -47,7 +48,8 @@ extension DispatchEngine {
                 return Publication(topic: topic, payload: Wire.encode(jobMessage(job, selector: selector, nodes: publication.nodes)))
             }
         }
-        let audit = AuditRecord(at: time, actor: request.actor, action: .submit, target: id, detail: detail)
+        let audit = AuditRecord(at: time, actor: Self.actor(request.actor, signature: request.signature), action: .submit,
+                                target: id, detail: detail)
         return Submission(job: job, expected: plan.expected, publications: publications, audit: audit, rollout: rollout)
     }
 
@@ -90,10 +92,11 @@ extension DispatchEngine {
         return "(" + parts.joined(separator: ", ") + ")"
     }
 
-    /// The message that carries a recorded job to `nodes`.
+    /// The message that carries a recorded job to `nodes`. The signature is passed
+    /// through: only agents hold the trust that verifies it (it does not cover `nodes`).
     func jobMessage(_ job: JobRecord, selector: Selector, nodes: [String]) -> JobMessage {
         JobMessage(id: job.id, selector: selector, task: job.task, timeout: job.timeout, deadline: job.deadline,
-                   nodes: nodes, createdAt: job.createdAt, incident: job.incident ? true : nil)
+                   nodes: nodes, createdAt: job.createdAt, incident: job.incident ? true : nil, signature: job.signature)
     }
 
     /// The nodes a job may expect: ordinary jobs only `active` nodes (cordoned and
@@ -147,7 +150,8 @@ extension DispatchEngine {
             // A node asked to stop is asked again, never sent the job: its ledger turns the
             // cancel into `canceled` (never started) or a repeat of its recorded outcome.
             if canceled.contains(node) {
-                publish(topics.nodeControl(node), Wire.encode(ControlMessage(op: .cancel, job: job.id)))
+                let order = active[job.id]?.cancelOrders[node] ?? ControlMessage(op: .cancel, job: job.id)
+                publish(topics.nodeControl(node), Wire.encode(order))
                 continue
             }
             publish(topics.nodeJob(node), Wire.encode(jobMessage(job, selector: selector, nodes: [node])))
@@ -214,7 +218,7 @@ extension DispatchEngine {
     package func jobView(_ job: JobRecord, counts: [String: Int], rollout: Rollout? = nil) -> JobView {
         JobView(id: job.id, selector: job.selector, task: job.task, timeout: job.timeout, deadline: job.deadline,
                 createdAt: job.createdAt, expected: job.expected, counts: counts, finishedAt: job.finishedAt,
-                incident: job.incident ? true : nil, rollout: rollout.map(RolloutView.init))
+                incident: job.incident ? true : nil, signer: job.signature?.signer, rollout: rollout.map(RolloutView.init))
     }
 }
 

@@ -26,6 +26,7 @@ extension DispatchEngine {
         } else {
             targets = job.executions.keys.sorted()
         }
+        try requireSignature(request.signature, for: targets, "jobs cancel \(request.id)")
         var result = CancelJobResult(job: request.id, alreadyFinished: false, stopping: 0, canceled: 0, unchanged: 0)
         var closed: [ExecutionRecord] = []
         for node in targets {
@@ -53,9 +54,12 @@ extension DispatchEngine {
                 pending.cancellations.append(CancellationRecord(job: request.id, node: node, at: time))
             }
             lastResync[ExecutionKey(job: request.id, node: node)] = time
-            publish(topics.nodeControl(node), Wire.encode(ControlMessage(op: .cancel, job: request.id)))
+            // Addressed as it was signed: one node's cancel names it, a whole job's names none.
+            let order = ControlMessage(op: .cancel, job: request.id, node: request.node, signature: request.signature)
+            job.cancelOrders[node] = order
+            publish(topics.nodeControl(node), Wire.encode(order))
         }
-        record(.cancel, request.id, actor: request.actor, detail: request.node.map { "node \($0)" } ?? "every node")
+        record(.cancel, request.id, actor: Self.actor(request.actor, signature: request.signature), detail: request.node.map { "node \($0)" } ?? "every node")
         close(request.id, closed, at: time)
         return result
     }
@@ -73,6 +77,9 @@ extension DispatchEngine {
         try request.validate()
         guard var node = nodes[request.node] else {
             throw EngineError("no node with id '\(Bounds.prefix(request.node, maxBytes: 80).text)'; see `shoal nodes`")
+        }
+        if action == .quarantine || action == .release {
+            try requireSignature(request.signature, for: [node.id], "nodes \(action.rawValue) \(node.id)")
         }
         let next: NodeAdminState
         switch (action, node.admin) {
@@ -96,11 +103,14 @@ extension DispatchEngine {
             pending.save(node, announce: true)
         }
         switch action {
-        case .quarantine: publish(topics.nodeControl(node.id), Wire.encode(ControlMessage(op: .quarantine)))
-        case .release: publish(topics.nodeControl(node.id), Wire.encode(ControlMessage(op: .release)))
+        case .quarantine, .release:
+            let order = ControlMessage(op: action == .quarantine ? .quarantine : .release, node: node.id,
+                                       signature: request.signature)
+            isolationOrders[node.id] = order
+            publish(topics.nodeControl(node.id), Wire.encode(order))
         default: break
         }
-        record(action, node.id, actor: request.actor)
+        record(action, node.id, actor: Self.actor(request.actor, signature: request.signature))
         return node.view
     }
 
@@ -113,6 +123,7 @@ extension DispatchEngine {
         guard let node = nodes[request.node] else {
             throw EngineError("no node with id '\(Bounds.prefix(request.node, maxBytes: 80).text)'; see `shoal nodes`")
         }
+        try requireSignature(request.signature, for: [node.id], "nodes label \(node.id) ...")
         let labels = node.labels.merging(request.set) { _, new in new }.filter { !request.remove.contains($0.key) }
         do {
             try Bounds.checkLabels(labels, "labels")
@@ -120,9 +131,10 @@ extension DispatchEngine {
             throw EngineError("the node would have \(labels.count) labels; \(error.description)")
         }
         publish(topics.nodeControl(node.id), Wire.encode(ControlMessage(
-            op: .labels, set: request.set.isEmpty ? nil : request.set, remove: request.remove.isEmpty ? nil : request.remove)))
-        let changes = request.set.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + request.remove.sorted().map { $0 + "-" }
-        record(.label, node.id, actor: request.actor, detail: changes.joined(separator: " "))
+            op: .labels, set: request.set.isEmpty ? nil : request.set, remove: request.remove.isEmpty ? nil : request.remove,
+            node: node.id, signature: request.signature)))
+        let changes = ControlMessage.labelArguments(set: request.set, remove: request.remove)
+        record(.label, node.id, actor: Self.actor(request.actor, signature: request.signature), detail: changes.joined(separator: " "))
         return node.view
     }
 
@@ -130,11 +142,32 @@ extension DispatchEngine {
     /// what operators decided, the node is told again (a control message lost with a
     /// broker, or an agent restarted with its rules flushed).
     func convergeIsolation(of node: NodeRecord) {
+        let operation: ControlMessage.Operation
         if node.admin == .quarantined && !node.isolated {
-            publish(topics.nodeControl(node.id), Wire.encode(ControlMessage(op: .quarantine)))
+            operation = .quarantine
         } else if node.admin != .quarantined && node.isolated {
-            publish(topics.nodeControl(node.id), Wire.encode(ControlMessage(op: .release)))
+            operation = .release
+        } else {
+            return
         }
+        let order = isolationOrders[node.id].flatMap { $0.op == operation ? $0 : nil }
+            ?? ControlMessage(op: operation, node: node.id)
+        publish(topics.nodeControl(node.id), Wire.encode(order))
+    }
+
+    /// An unsigned request for a node that obeys only signed operations would be recorded
+    /// here and refused there: refuse it here, saying how to sign.
+    func requireSignature(_ signature: OperatorSignature?, for targets: [String], _ command: String) throws {
+        guard signature == nil, let node = targets.first(where: signedOnly.contains) else { return }
+        throw EngineError("node '\(node)' obeys only signed operations: sign the request (`shoal \(command)` signs "
+                          + "with your `default` key, or --key NAME; see `shoal keys`)")
+    }
+
+    /// Who the audit record names: the signing key when a request is signed (what the
+    /// nodes verify), with what the client said of itself.
+    static func actor(_ declared: String?, signature: OperatorSignature?) -> String? {
+        guard let signature else { return declared }
+        return "key:\(signature.signer)" + (declared.map { " (\($0))" } ?? "")
     }
 
     /// Appends an operator's action to the audit record (committed with the batch).

@@ -58,6 +58,11 @@ package final class DispatchEngine {
     package var firings: [RuleFiring] = []
     /// Each rule's jobs that may still be open: its concurrency cap counts them.
     var ruleJobs: [String: Set<String>] = [:]
+    /// The last quarantine or release each node was sent, sent again as it was (with the
+    /// operator's signature) when a birth disagrees (`convergeIsolation`).
+    var isolationOrders: [String: ControlMessage] = [:]
+    /// Nodes whose last birth said they obey only signed operations.
+    var signedOnly: Set<String> = []
     /// Random bits of rule jobs' ids; seeded from the clock, so tests that fix the clock get fixed ids.
     var ruleJobIDs: SplitMix64
 
@@ -84,6 +89,9 @@ package final class DispatchEngine {
         /// or a failure, can change what the rollout decides, so other reports of a
         /// 10,000-node rollout do not ask it (each asking counts over the released nodes).
         var openInBatch: Set<String> = []
+        /// The `cancel` each node was sent, sent again as it was (with the operator's
+        /// signature). In memory: after a restart the re-sent cancel is unsigned.
+        var cancelOrders: [String: ControlMessage] = [:]
 
         init(record: JobRecord, executions: [String: ExecutionRecord], unfinished: Int,
              output: [String: CollectedOutput] = [:], cancelRequested: Set<String> = [], rollout: Rollout? = nil) {

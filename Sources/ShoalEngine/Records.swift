@@ -82,9 +82,12 @@ package struct JobRecord: Codable, Sendable, Equatable {
     package var finishedAt: Double?
     /// An incident-response job (see `SubmitJobRequest.incident`).
     package var incident: Bool = false
+    /// The operator's signature, published with every sending of the job (a re-send too).
+    package var signature: OperatorSignature?
 
     package init(id: String, selector: String, task: JobTask, timeout: Double, deadline: Double, createdAt: Double,
-                 expected: Int, finishedAt: Double?, incident: Bool = false) {
+                 expected: Int, finishedAt: Double?, incident: Bool = false, signature: OperatorSignature? = nil) {
+        self.signature = signature
         self.id = id
         self.selector = selector
         self.task = task

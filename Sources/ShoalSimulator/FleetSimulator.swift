@@ -28,6 +28,7 @@ public final class FleetSimulator: Sendable {
         (progress, progressSink) = AsyncStream.makeStream(of: FleetProgress.self, bufferingPolicy: .bufferingNewest(1))
         var swarmConfiguration = MQTTSwarm.Configuration(broker: configuration.broker, capacity: configuration.count)
         swarmConfiguration.maxConnecting = configuration.maxConnecting
+        swarmConfiguration.tls = configuration.tls
         swarm = try MQTTSwarm(configuration: swarmConfiguration, logger: logger)
     }
 

@@ -47,7 +47,7 @@ final class SimulatedAgent: MQTTSwarmHandler {
         self.fleet = fleet
         labels = fleet.labels(node: node, number: number)
         let cell = Cell(labels: labels)
-        rawTopic = fleet.configuration.rawEcho ? SimulatorConfiguration.rawJobPrefix + cell.description : nil
+        rawTopic = fleet.configuration.rawEcho ? fleet.configuration.rawJobPrefix + cell.description : nil
         filters = fleet.topics.agentFilters(node: node, cell: cell) + (rawTopic.map { [$0] } ?? [])
     }
 
@@ -142,7 +142,7 @@ final class SimulatedAgent: MQTTSwarmHandler {
             }
         default:
             if let rawTopic, message.topic == rawTopic {
-                _ = try? client.publish(SimulatorConfiguration.rawReplyTopic, message.payload + Array(" \(node)".utf8), qos: 1)
+                _ = try? client.publish(fleet.configuration.rawReplyTopic, message.payload + Array(" \(node)".utf8), qos: 1)
                 return
             }
             fleet.logger.debug("Ignored a message on an unexpected topic", metadata: ["topic": "\(message.topic)"])
@@ -158,7 +158,7 @@ final class SimulatedAgent: MQTTSwarmHandler {
         switch admission {
         case .notForThisNode, .duplicate:
             return
-        case .reject(let reason):
+        case .reject(let reason), .refuse(let reason):
             report(.init(job: job.id, node: node, seq: ExecutionReporting.acceptedSeq, state: .rejected, reason: reason,
                          at: now()), client)
         case .run:

@@ -29,21 +29,25 @@ public struct SimulatorConfiguration: Sendable {
     public var username: String?
     /// Never logged.
     public var password: String?
+    /// TLS to the broker (the secure profile's listener).
+    public var tls: MQTTTLS?
     /// Allowance for the node's clock being behind when checking deadlines (the agent's 5 s).
     public var clockSkewAllowance: Double
     /// Connections awaiting CONNACK at once (see `MQTTSwarm.Configuration.maxConnecting`).
     public var maxConnecting: Int
     /// For bench/fanout's raw baseline: each agent also subscribes to
-    /// `bench/raw/job/{region}/{arch}/{role}` and answers every message there once, on
-    /// `bench/raw/reply`, with the payload followed by a space and its node id.
+    /// `{prefix}/bench/raw/job/{region}/{arch}/{role}` and answers every message there once,
+    /// on `{prefix}/bench/raw/reply`, with the payload followed by a space and its node id.
+    /// Under the prefix, so that the secure profile's ACL lets the dispatcher's user use them.
     public var rawEcho: Bool
 
     public init(
         broker: BrokerAddress, topics: TopicTree = TopicTree(), idPrefix: String = "sim", first: Int = 1, count: Int,
         fleetSize: Int? = nil, labels: LabelSpec = .default, heartbeatInterval: Double = 5, failRate: Double = 0,
         taskTime: Double = 0, version: String, username: String? = nil, password: String? = nil,
-        clockSkewAllowance: Double = 5, maxConnecting: Int = 64, rawEcho: Bool = false
+        clockSkewAllowance: Double = 5, maxConnecting: Int = 64, rawEcho: Bool = false, tls: MQTTTLS? = nil
     ) {
+        self.tls = tls
         self.broker = broker
         self.topics = topics
         self.idPrefix = idPrefix
@@ -63,8 +67,8 @@ public struct SimulatorConfiguration: Sendable {
     }
 
     /// The raw baseline's topics (see `rawEcho`).
-    public static let rawJobPrefix = "bench/raw/job/"
-    public static let rawReplyTopic = "bench/raw/reply"
+    public var rawJobPrefix: String { topics.prefix + "/bench/raw/job/" }
+    public var rawReplyTopic: String { topics.prefix + "/bench/raw/reply" }
 
     /// The id of node number `number` (1-based).
     public func nodeID(_ number: Int) -> String {

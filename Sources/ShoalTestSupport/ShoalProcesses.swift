@@ -70,13 +70,14 @@ public final class ShoalProcess: Sendable {
     /// never changes this machine's network rules.
     public static func agent(_ id: String, labels: [String: String], broker: BrokerAddress, home: String,
                              heartbeat: String = "1s", standalone: Bool = false,
-                             isolateCommand: String? = nil, releaseCommand: String? = nil) throws -> ShoalProcess {
+                             isolateCommand: String? = nil, releaseCommand: String? = nil,
+                             arguments extra: [String] = []) throws -> ShoalProcess {
         let labelArguments = labels.sorted { $0.key < $1.key }.flatMap { ["--label", "\($0.key)=\($0.value)"] }
         let data = home + "/agents/\(id)"
         let arguments = ["--id", id, "--data-dir", data, "--heartbeat", heartbeat,
                          "--log-level", "debug",
                          "--isolate-command", isolateCommand ?? "touch '\(data)/isolated'",
-                         "--release-command", releaseCommand ?? "rm -f '\(data)/isolated'"] + labelArguments
+                         "--release-command", releaseCommand ?? "rm -f '\(data)/isolated'"] + labelArguments + extra
         if standalone {
             return try start(id, arguments, broker: broker, home: home, executable: ShoalBinary.agentPath)
         }

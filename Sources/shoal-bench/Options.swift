@@ -2,9 +2,11 @@ import Mosquitto
 
 extension RawRoundTrip.Options {
     init(parsing arguments: [String]) throws(UsageError) {
-        let values = try Flags.parse(arguments, allowed: ["broker", "subscribers", "runs", "timeout"])
+        let values = try Flags.parse(arguments, allowed: Set(["broker", "subscribers", "runs", "timeout", "topic-prefix"])
+                                     .union(BrokerLogin.flags))
         self.init(
-            broker: try Flags.broker(values),
+            broker: try Flags.broker(values), login: try BrokerLogin(values),
+            topicPrefix: try Flags.topicPrefix(values, default: "shoal-bench"),
             // libmosquitto's threaded loop uses select(): 3 descriptors per client and
             // FD_SETSIZE 1024 stop one process near 337 clients (the connect never completes).
             subscribers: try Flags.integer(values, "subscribers", default: 20, in: 1...300),
@@ -13,8 +15,44 @@ extension RawRoundTrip.Options {
     }
 }
 
+/// TLS and credentials, for a broker with the secure profile: `--tls-ca`, `--username`,
+/// `--password-file` (a password never goes on a command line).
+struct BrokerLogin: Sendable {
+    var tls: MQTTTLS?
+    var username: String?
+    var password: String?
+
+    static let flags: Set<String> = ["tls-ca", "username", "password-file"]
+
+    init(_ values: [String: String]) throws(UsageError) {
+        tls = values["tls-ca"].map { MQTTTLS(caFile: $0) }
+        username = values["username"]
+        if let path = values["password-file"] {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw UsageError("--password-file: cannot read '\(path)'")
+            }
+            password = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+
+    func configuration(_ broker: BrokerAddress, clientID: String, maxInflight: UInt32 = 1000,
+                       receiveMaximum: UInt16? = nil) -> MQTTConfiguration {
+        MQTTConfiguration(host: broker.host, port: broker.port, clientID: clientID, username: username, password: password,
+                          maxInflight: maxInflight, receiveMaximum: receiveMaximum, tls: tls)
+    }
+}
+
 /// Hand-parsed flags (this tool does not link swift-argument-parser).
 enum Flags {
+    /// `--topic-prefix`: where a raw baseline's topics go.
+    static func topicPrefix(_ values: [String: String], default fallback: String) throws(UsageError) -> String {
+        let prefix = values["topic-prefix"] ?? fallback
+        guard !prefix.isEmpty, !prefix.contains("+"), !prefix.contains("#"), prefix.utf8.count <= 200 else {
+            throw UsageError("--topic-prefix must be 1-200 characters without '+' or '#', not '\(prefix)'")
+        }
+        return prefix
+    }
+
     /// `--flag value` or `--flag=value`; every flag at most once.
     static func parse(_ arguments: [String], allowed: Set<String>) throws(UsageError) -> [String: String] {
         var values: [String: String] = [:]

@@ -4,21 +4,27 @@ import Mosquitto
 import Synchronization
 
 /// The floor under `bench/fanout`: the same fan-out with no Shoal in it. One raw message
-/// per cell topic (`bench/raw/job/{cell}`) reaches every simulated agent of that cell
+/// per cell topic (`{prefix}/bench/raw/job/{cell}`) reaches every simulated agent of that cell
 /// (`shoal simulate --raw-echo` subscribes its agents there), each answers once on
-/// `bench/raw/reply`, and a run lasts until all expected answers are counted. Same broker,
+/// `{prefix}/bench/raw/reply`, and a run lasts until all expected answers are counted. Same broker,
 /// same client connections as the Shoal job it is compared with.
 enum RawFanOut {
     struct Options: Sendable {
         var broker: BrokerAddress
+        var login: BrokerLogin
+        /// The topic tree's prefix (`shoal/v1`): the raw topics are under it.
+        var topicPrefix: String
         var expect: Int
         var cells: [String]
         var runs: Int
         var timeout: Duration
 
         init(parsing arguments: [String]) throws(UsageError) {
-            let values = try Flags.parse(arguments, allowed: ["broker", "expect", "cells", "runs", "timeout"])
+            let values = try Flags.parse(arguments, allowed: Set(["broker", "expect", "cells", "runs", "timeout", "topic-prefix"])
+                                         .union(BrokerLogin.flags))
             broker = try Flags.broker(values)
+            login = try BrokerLogin(values)
+            topicPrefix = try Flags.topicPrefix(values, default: "shoal/v1")
             expect = try Flags.integer(values, "expect", default: 0, in: 1...1_000_000)
             cells = (values["cells"] ?? "").split(separator: ",").map(String.init)
             guard !cells.isEmpty else { throw UsageError("--cells needs a comma-separated list of region/arch/role") }
@@ -27,17 +33,15 @@ enum RawFanOut {
         }
     }
 
-    static let replyTopic = "bench/raw/reply"
 
     static func measure(_ options: Options, logger: Logger) async throws -> [Double] {
         // The replies are counted on libmosquitto's thread as they arrive (the lightest
         // consumer the wrapper offers, the same delivery the dispatcher uses).
         let tally = ReplyTally()
-        let client = try MQTTClient(configuration: MQTTConfiguration(
-            host: options.broker.host, port: options.broker.port,
-            clientID: "shoal-bench-fanout-\(getpid())", maxInflight: 65_535,
-            // As the dispatcher: a window of 20 would throttle the replies.
-            receiveMaximum: 10_000),
+        let replyTopic = options.topicPrefix + "/bench/raw/reply"
+        // As the dispatcher: a window of 20 would throttle the replies.
+        let client = try MQTTClient(configuration: options.login.configuration(
+            options.broker, clientID: "shoal-bench-fanout-\(getpid())", maxInflight: 65_535, receiveMaximum: 10_000),
             delivery: .handler { tally.count($0.payload) }, logger: logger)
         try await withDeadline(options.timeout, "connecting", onTimeout: { client.abort() }) {
             try await client.start()
@@ -53,7 +57,7 @@ enum RawFanOut {
                 let started = clock.now
                 try await tally.waitForReplies(options.expect, startingWith: nonce) {
                     for cell in options.cells {
-                        try client.publish("bench/raw/job/\(cell)", nonce, qos: 1)
+                        try client.publish(options.topicPrefix + "/bench/raw/job/\(cell)", nonce, qos: 1)
                     }
                 }
                 // Run 0 is the warm-up.

@@ -15,6 +15,10 @@ import Mosquitto
 enum RawRoundTrip {
     struct Options: Sendable {
         var broker: BrokerAddress
+        /// TLS and credentials, to measure against a broker with the secure profile.
+        var login: BrokerLogin
+        /// Topics go under it: the secure profile's ACL lets the dispatcher's user use `shoal/v1/#` only.
+        var topicPrefix: String
         var subscribers: Int
         var runs: Int
         var timeout: Duration
@@ -30,12 +34,11 @@ enum RawRoundTrip {
     static func measure(_ options: Options, logger: Logger) async throws -> Result {
         var generator = SystemRandomNumberGenerator()
         let tag = String(UInt64.random(in: 0...UInt64.max, using: &generator), radix: 36)
-        let jobTopic = "shoal-bench/\(tag)/job"
-        let replyTopic = "shoal-bench/\(tag)/reply"
+        let jobTopic = "\(options.topicPrefix)/\(tag)/job"
+        let replyTopic = "\(options.topicPrefix)/\(tag)/reply"
         func client(_ name: String) throws -> MQTTClient {
-            try MQTTClient(configuration: MQTTConfiguration(
-                host: options.broker.host, port: options.broker.port, clientID: "shoal-bench-\(tag)-\(name)"),
-                logger: logger)
+            try MQTTClient(configuration: options.login.configuration(options.broker, clientID: "shoal-bench-\(tag)-\(name)"),
+                           logger: logger)
         }
         let requester = try client("requester")
         let subscribers = try (0..<options.subscribers).map { try client("sub-\($0)") }

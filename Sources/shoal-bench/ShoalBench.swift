@@ -10,7 +10,14 @@ import Mosquitto
 enum ShoalBench {
     static let usage = """
         usage: shoal-bench raw-roundtrip [--broker mqtt://HOST:PORT] [--subscribers N] [--runs N] [--timeout SECONDS]
+                      [--tls-ca PATH] [--username U] [--password-file PATH] [--topic-prefix P]
                shoal-bench raw-fanout --expect N --cells R/A/O,... [--broker URL] [--runs N] [--timeout SECONDS]
+               shoal-bench fuzz [--payloads N] [--seed N] [--hang SECONDS]
+
+          fuzz            Mutated payloads (bit flips, truncations, splices, huge numbers, deep
+                          nesting) through every message and API decoder, the signature verifier
+                          and the selector parser (default 100000, seed 1). A payload running past
+                          --hang seconds (default 10) is a hang: exit 1. Prints `fuzz_*` lines.
 
           raw-fanout      The raw baseline for bench/fanout: one message (QoS 1) to each cell topic
                           bench/raw/job/{cell}; the simulated agents of `shoal simulate --raw-echo`
@@ -56,6 +63,9 @@ enum ShoalBench {
                 let options = try RawRoundTrip.Options(parsing: Array(arguments.dropFirst()))
                 let result = try await RawRoundTrip.measure(options, logger: logger)
                 result.report(options)
+            case "fuzz":
+                let options = try Fuzz.Options(parsing: Array(arguments.dropFirst()))
+                exit(Fuzz.run(options))
             case "raw-fanout":
                 let options = try RawFanOut.Options(parsing: Array(arguments.dropFirst()))
                 let times = try await RawFanOut.measure(options, logger: logger)

@@ -65,6 +65,58 @@ struct MQTTSwarmTests {
         }
     }
 
+    /// TLS through the epoll loop: libmosquitto runs each handshake inside the loop's reads
+    /// and writes. Against the secure profile (TLS, passwords, ACL), as the dispatcher's user.
+    @Test func clientsConnectOverTLSWithCredentials() async throws {
+        let count = 20
+        var made: SecureBrokerProfile?
+        try await withMosquitto(configure: { directory in
+            let profile = try await SecureBrokerProfile.create(in: directory + "/secure")
+            made = profile
+            return profile.brokerLines
+        }) { broker in
+            let profile = try #require(made)
+            let user = SecureBrokerProfile.dispatcherUser
+            let password = try String(contentsOfFile: profile.secretFile(for: user), encoding: .utf8).trimmingCharacters(in: .newlines)
+            let tls = MQTTTLS(caFile: profile.caFile)
+            let prefix = "shoal/v1/" + uniqueName("swarm-tls")
+            var watcherConfiguration = configuration(broker, "tls-watcher")
+            watcherConfiguration.username = user
+            watcherConfiguration.password = password
+            watcherConfiguration.tls = tls
+            try await withClient(watcherConfiguration) { watcher in
+                try await watcher.subscribe(["\(prefix)/reply/+"], qos: 1)
+                let (events, sink) = AsyncStream.makeStream(of: ProbeEvent.self)
+                var swarmSettings = swarmConfiguration(broker, capacity: count)
+                swarmSettings.tls = tls
+                let swarm = try MQTTSwarm(configuration: swarmSettings, logger: testLogger("swarm-tls"))
+                try swarm.start()
+                do {
+                    try await swarm.perform { loop in
+                        for index in 0..<count {
+                            var options = probeOptions(prefix, index)
+                            options.username = user
+                            options.password = password
+                            try loop.addClient(options, handler: Probe(prefix: prefix, events: sink))
+                        }
+                    }
+                    let ready = try await collect(events, count, "SUBACKs over TLS") { event in
+                        if case .subscribed(let index) = event { return index }
+                        return nil
+                    }
+                    #expect(ready == Set(0..<count))
+                    try watcher.publish("\(prefix)/all", Array("ping".utf8), qos: 1)
+                    let replies = try await watcher.receive(count, within: .seconds(20))
+                    #expect(Set(replies.map(\.topic)) == Set((0..<count).map { "\(prefix)/reply/\($0)" }))
+                } catch {
+                    await swarm.shutdown()
+                    throw error
+                }
+                await swarm.shutdown()
+            }
+        }
+    }
+
     @Test func clientsReconnectAfterTheBrokerRestarts() async throws {
         let count = 50
         let prefix = uniqueName("swarm")

@@ -94,7 +94,7 @@ struct WireFastPathTests {
                 id: "01a2-\(index)", selector: selector, task: index.isMultiple(of: 2) ? .shell(text) : .exec(["sh", "-c", text]),
                 timeout: Self.awkwardNumbers[index], deadline: 1_764_090_600.5, nodes: index == 0 ? [] : ["n1", "n-\(index)-\(text.prefix(8).filter { $0 != "/" && $0 != "\u{0}" })", "n3"],
                 createdAt: 1_764_090_000.25, incident: index.isMultiple(of: 4) ? true : nil,
-                signature: index.isMultiple(of: 3) ? nil : text)
+                signature: index.isMultiple(of: 3) ? nil : OperatorSignature(signer: text, value: text, expiresAt: Self.awkwardNumbers[index], nonce: text))
             #expect(foundationDecoded(JobMessage.self, Wire.encode(message)) == message)
         }
     }

@@ -37,9 +37,13 @@ struct WireSample: Sendable, CustomTestStringConvertible {
                                       stdout: "out\n", stderr: "é 🦈\n")
         return [
             .of(JobMessage(id: "j1", selector: selector, task: .exec(["uptime", "-p"]), timeout: 30,
-                           deadline: 1_700_000_600, nodes: ["n1", "n2"], createdAt: 1_700_000_000.25, signature: "sig"),
+                           deadline: 1_700_000_600, nodes: ["n1", "n2"], createdAt: 1_700_000_000.25,
+                           signature: OperatorSignature(signer: "0123456789abcdef", value: "sig", expiresAt: 1_700_000_900, nonce: "n")),
                 required: ["id", "selector", "task", "timeout", "deadline", "nodes", "createdAt"]),
             .of(ControlMessage(op: .cancel, job: "j1"), required: ["op"]),
+            .of(ControlMessage(op: .cancel, job: "j1", node: "n1",
+                               signature: OperatorSignature(signer: "0123456789abcdef", value: "sig", expiresAt: 1_700_000_900, nonce: "n")),
+                required: ["op"]),
             .of(ControlMessage(op: .rebirth), required: ["op"]),
             .of(BirthMessage(node: "n1", labels: ["region": "eu", "arch": "arm64"], version: "1.2.3", bdSeq: 7,
                              heartbeatInterval: 5, sentAt: 1_700_000_000, publicKey: "key"),

@@ -16,6 +16,7 @@ final class Fleet: @unchecked Sendable {
     var dispatcher: ShoalProcess
     var agents: [String: ShoalProcess] = [:]
     var labels: [String: [String: String]] = [:]
+    var agentArguments: [String: [String]] = [:]
 
     init(broker: MosquittoBroker, home: String, dispatcher: ShoalProcess) {
         self.broker = broker
@@ -26,15 +27,17 @@ final class Fleet: @unchecked Sendable {
     var address: BrokerAddress { broker.address }
 
     @discardableResult
-    func startAgent(_ id: String, labels: [String: String]) throws -> ShoalProcess {
+    func startAgent(_ id: String, labels: [String: String], arguments: [String] = []) throws -> ShoalProcess {
         self.labels[id] = labels
-        let agent = try ShoalProcess.agent(id, labels: labels, broker: address, home: home)
+        agentArguments[id] = arguments
+        let agent = try ShoalProcess.agent(id, labels: labels, broker: address, home: home, arguments: arguments)
         agents[id] = agent
         return agent
     }
 
     func restartAgent(_ id: String) throws {
-        agents[id] = try ShoalProcess.agent(id, labels: labels[id] ?? [:], broker: address, home: home)
+        agents[id] = try ShoalProcess.agent(id, labels: labels[id] ?? [:], broker: address, home: home,
+                                            arguments: agentArguments[id] ?? [])
     }
 
     func restartDispatcher() throws {

@@ -36,6 +36,44 @@ import Testing
         }
     }
 
+    /// Nodes that run only signed jobs run a rule's job when the dispatcher signs it with
+    /// its `--rule-signing-key` (which they trust); unsigned, they would refuse it.
+    @Test func aSigningDispatcherRunsRuleJobsOnNodesThatRunOnlySignedJobs() async throws {
+        try await withTemporaryDirectory("shoal-rule-key") { keys in
+            let key = OperatorPrivateKey()
+            try key.fileContents.write(toFile: keys + "/rules.key", atomically: true, encoding: .utf8)
+            try (key.publicKey.line + "\n").write(toFile: keys + "/rules.pub", atomically: true, encoding: .utf8)
+            try await withFleet(agents: [:], dispatcherArguments: ["--rule-signing-key", keys + "/rules.key"]) { fleet in
+                _ = try fleet.startAgent("signed-1", labels: ["role": "signed"], arguments: ["--trusted-keys", keys + "/rules.pub"])
+                try await fleet.waitOnline(["signed-1"])
+                let added = try await fleet.shoal("rules", "add", "heal", "--on", "job-failed", "-s", "role=signed",
+                                                  "--shell", "echo healed $SHOAL_NODE_ID")
+                #expect(added.exitCode == 0, "\(added.stderr)")
+                var request = SubmitJobRequest(id: "signed-fails", selector: "role=signed", task: .exec(["false"]))
+                var generator = SystemRandomNumberGenerator()
+                request.signature = key.sign(try #require(request.signingContent), expiresAt: Date().timeIntervalSince1970 + 600,
+                                             using: &generator)
+                let signed = request
+                try await fleet.client { client in _ = try await client.request(.submitJob, signed, as: JobDetail.self) }
+                let firing = try #require(try await Self.awaitHistory(fleet, rule: "heal", count: 1).first)
+                let job = try #require(firing.job)
+                try await fleet.client { client in
+                    try await client.follow(job: job)
+                    let detail = try await client.request(.getJob, GetJobRequest(id: job), as: JobDetail.self)
+                    #expect(detail.job.signer == key.id)
+                    if detail.executions.first?.state.isTerminal != true {
+                        _ = try await withTimeout(.seconds(20), "rule job ends") {
+                            try await awaitJob(client, job: job) { $0["signed-1"]?.state.isTerminal == true }
+                        }
+                    }
+                }
+                let detail = try await Self.job(fleet, job)
+                #expect(detail.executions.first?.state == .succeeded, "\(detail.executions)")
+                #expect(detail.executions.first?.stdout == "healed signed-1\n")
+            }
+        }
+    }
+
     @Test func rulesFireOncePerCooldownWhereTheyHold() async throws {
         let agents = ["web-1": ["role": "web"], "web-2": ["role": "web"], "db-1": ["role": "db"]]
         try await withFleet(agents: agents) { fleet in

@@ -29,10 +29,11 @@ struct EngineFixture {
 
     var now: Double { clock.now }
 
-    func birth(_ node: String, labels: [String: String] = [:], bdSeq: UInt64 = 1, heartbeat: Double = 5, isolated: Bool? = nil) {
+    func birth(_ node: String, labels: [String: String] = [:], bdSeq: UInt64 = 1, heartbeat: Double = 5, isolated: Bool? = nil,
+               signedOnly: Bool? = nil) {
         engine.ingest(.birth(node: node), payload: Wire.encode(BirthMessage(
             node: node, labels: labels.merging(["name": node]) { first, _ in first }, version: "test", bdSeq: bdSeq,
-            heartbeatInterval: heartbeat, sentAt: now, isolated: isolated)))
+            heartbeatInterval: heartbeat, sentAt: now, isolated: isolated, signedOnly: signedOnly)))
     }
 
     func death(_ node: String, bdSeq: UInt64) {

@@ -81,7 +81,7 @@ struct NodeStateRuleTests {
         #expect(view.labels["role"] == "web", "the registry changed before the node did")
         let sent = fixture.controls()
         #expect(sent.count == 1 && sent[0].node == "a")
-        #expect(sent[0].message == ControlMessage(op: .labels, set: ["role": "db"], remove: ["tier"]))
+        #expect(sent[0].message == ControlMessage(op: .labels, set: ["role": "db"], remove: ["tier"], node: "a"))
         #expect(fixture.engine.takePending()?.audit.first?.detail == "role=db tier-")
         // The agent's new birth moves it in the registry and the planner.
         fixture.birth("a", labels: ["role": "db"], bdSeq: 2)
@@ -135,5 +135,35 @@ struct NodeStateRuleTests {
         #expect(audit.map(\.action) == [.cancel, .cordon, .uncordon, .quarantine, .release, .label, .forget])
         #expect(audit.map(\.actor) == ["bob@h", "carol@h", "carol@h", "dave@h", "dave@h", "erin@h", "frank@h"])
         #expect(audit.map(\.target) == ["j", "a", "a", "a", "a", "a", "gone"])
+    }
+
+    /// A node that obeys only signed operations: unsigned requests for it are refused before
+    /// anything is recorded; a signed one is passed on with its signature, addressed as
+    /// signed, and sent again as it was when a birth disagrees.
+    @Test func aSignedOnlyNodeGetsSignedOrdersAndUnsignedRequestsAreRefused() throws {
+        let fixture = EngineFixture()
+        fixture.birth("a", labels: ["role": "web"], signedOnly: true)
+        fixture.birth("b", labels: ["role": "web"])
+        #expect(throws: EngineError.self) { try fixture.engine.setState(.quarantine, of: NodeStateRequest(node: "a")) }
+        #expect(throws: EngineError.self) { try fixture.engine.relabel(LabelNodeRequest(node: "a", set: ["x": "1"])) }
+        try fixture.submit("j1")
+        #expect(throws: EngineError.self) { try fixture.engine.cancel(CancelJobRequest(id: "j1")) }
+        #expect(fixture.controls().isEmpty)
+        #expect(fixture.engine.nodes["a"]?.admin == .active)
+        // Unsigned requests for nodes that do not enforce signatures still work.
+        _ = try fixture.engine.setState(.quarantine, of: NodeStateRequest(node: "b"))
+
+        let key = OperatorPrivateKey()
+        var request = NodeStateRequest(node: "a", actor: "ops")
+        request.signature = key.sign(request.signingContent(of: .quarantine), expiresAt: fixture.now + 600, nonce: "nonce-quarantine-1")
+        _ = try fixture.engine.setState(.quarantine, of: request)
+        let sent = fixture.controls().filter { $0.node == "a" }
+        #expect(sent.map(\.message) == [ControlMessage(op: .quarantine, node: "a", signature: request.signature)])
+        #expect(sent.first?.message.signingContent == request.signingContent(of: .quarantine))
+        // The birth says the isolation is not in force: the same signed order again.
+        fixture.birth("a", labels: ["role": "web"], bdSeq: 2, isolated: nil, signedOnly: true)
+        #expect(fixture.controls().filter { $0.node == "a" }.map(\.message) == [ControlMessage(op: .quarantine, node: "a", signature: request.signature)])
+        let audit = try #require(fixture.engine.takePending()).audit
+        #expect(audit.last?.actor == "key:\(key.id) (ops)")
     }
 }

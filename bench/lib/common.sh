@@ -47,9 +47,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_fleet AGENTS: `shoal up` with a broker, a dispatcher and AGENTS real agents.
+# start_fleet AGENTS: `shoal up` with a broker, a dispatcher and AGENTS real agents, and
+# BENCH_UP_FLAGS (`--unsigned-jobs`, `--secure`). With `--secure`, `login` holds the flags
+# a bench client (the simulator, a raw baseline) connects with: TLS and the dispatcher's
+# credentials, whose ACL covers every topic under shoal/v1.
+login=()
 start_fleet() {
-    "$bin/shoal" up --agents "$1" >"$work/up.out" 2>"$work/up.err" &
+    # shellcheck disable=SC2086 # a list of flags
+    "$bin/shoal" up --agents "$1" ${BENCH_UP_FLAGS:-} >"$work/up.out" 2>"$work/up.err" &
     up_pid=$!
     local deadline=$((SECONDS + ${BENCH_UP_TIMEOUT:-120}))
     until [[ -f $SHOAL_HOME/up/broker.url ]]; do
@@ -58,6 +63,10 @@ start_fleet() {
         sleep 0.1
     done
     broker=$(cat "$SHOAL_HOME/up/broker.url")
+    if [[ " ${BENCH_UP_FLAGS:-} " == *" --secure "* ]]; then
+        login=(--tls-ca "$SHOAL_HOME/up/secure/ca.crt" --username shoal-dispatcher
+               --password-file "$SHOAL_HOME/up/secure/shoal-dispatcher.password")
+    fi
     broker_pid=$(pgrep -f "mosquitto -c $SHOAL_HOME/up/broker/mosquitto.conf" | head -n 1)
     dispatcher_pid=$(pgrep -f "dispatcher --db $SHOAL_HOME/up/shoal.db" | head -n 1)
 }
@@ -81,7 +90,7 @@ raise_fd_limit() {
 start_simulator() {
     local count=$1
     shift
-    "$bin/shoal" simulate --agents "$count" --broker "$broker" "$@" >"$work/simulate.out" 2>"$work/simulate.err" &
+    "$bin/shoal" simulate --agents "$count" --broker "$broker" "${login[@]}" "$@" >"$work/simulate.out" 2>"$work/simulate.err" &
     sim_pid=$!
     extra_pids+=("$sim_pid")
     local deadline=$((SECONDS + ${BENCH_UP_TIMEOUT:-300}))

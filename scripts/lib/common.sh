@@ -6,6 +6,8 @@ ensure_dependencies() {
     command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
     pkg-config --exists libmosquitto 2>/dev/null || missing+=(libmosquitto-dev)
     [ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
+    # Ed25519 for signed jobs.
+    [ -f /usr/include/sodium.h ] || missing+=(libsodium-dev)
     command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
     command -v mosquitto_sub >/dev/null 2>&1 || missing+=(mosquitto-clients)
     # The secure profile: certificates (openssl), hashed passwords (mosquitto_passwd, in mosquitto).

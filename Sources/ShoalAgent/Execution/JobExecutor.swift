@@ -21,6 +21,7 @@ final class JobExecutor: Sendable {
     private let reporter: Reporter
     private let logger: Logger
     private let operatorState: OperatorState
+    private let signatures: SignatureGate
     private let running = Mutex(Running())
 
     private struct Running {
@@ -37,8 +38,10 @@ final class JobExecutor: Sendable {
     }
 
     init(configuration: AgentConfiguration, ledger: ExecutionLedger, reporter: Reporter, operatorState: OperatorState,
+         signatures: SignatureGate,
          logger: Logger) {
         self.configuration = configuration
+        self.signatures = signatures
         self.ledger = ledger
         self.reporter = reporter
         self.operatorState = operatorState
@@ -58,10 +61,15 @@ final class JobExecutor: Sendable {
         let admission: JobAdmission
         do {
             // Claiming is the ledger's test-and-set: "already claimed" and "claimed now"
-            // are one atomic step, so concurrent deliveries cannot both run.
+            // are one atomic step, so concurrent deliveries cannot both run. Where signatures
+            // are checked, a job claimed before is a redelivery answered from the ledger, and
+            // any other is authorized before it is claimed (JobAdmission).
             admission = try JobAdmission.decide(
-                job, node: node, labels: labels, now: now(), skewAllowance: configuration.clockSkewAllowance,
-                quarantined: operatorState.quarantined, alreadyClaimed: { try !ledger.claim(job.id, at: now()) })
+                job, listed: job.nodes.contains(node), labels: labels, now: now(),
+                skewAllowance: configuration.clockSkewAllowance, quarantined: operatorState.quarantined,
+                claimedBefore: { signatures.isEnforcing && ledger.entry(job.id) != nil },
+                authorize: { signatures.refusal(job.signature, of: job.signingContent, now: now(), repeatAllowed: true) },
+                claim: { try ledger.claim(job.id, at: now()) })
         } catch {
             logger.error("Ledger write failed; refusing the job", metadata: ["job.id": "\(job.id)", "error": "\(error)"])
             await reporter.status(.init(job: job.id, node: node, seq: 1, state: .rejected,
@@ -78,6 +86,11 @@ final class JobExecutor: Sendable {
             await repeatRecordedOutcome(of: job.id)
         case .reject(let reason):
             await finish(job.id, seq: 1, state: .rejected, reason: reason)
+        case .refuse(let reason):
+            // Not recorded in the ledger: the id stays free for the genuine job.
+            logger.warning("Refused a job", metadata: ["job.id": "\(job.id)", "reason": "\(reason)"])
+            await reporter.status(.init(job: job.id, node: node, seq: 1, state: .rejected, reason: reason, at: now()),
+                                  topics: topics)
         case .run:
             // No separate `accepted` report: the first report (`running`, or the terminal
             // state of a quick job) acknowledges the job (see ExecutionReporting).

@@ -17,18 +17,25 @@ public struct SubmitJobRequest: Sendable, Codable, Equatable {
     /// An incident-response job: quarantined (and cordoned) nodes that match are expected
     /// too, and a quarantined node runs nothing else.
     public var incident: Bool
-    /// Who submits it, for the audit record (self-declared until requests are signed).
+    /// Who submits it, for the audit record (self-declared; the signer, when signed).
     public var actor: String?
+    /// An operator's signature over `signingContent` (id, selector, task, timeout,
+    /// incident); the dispatcher publishes it with the job unchanged, and agents that trust
+    /// keys verify it. A signed job must carry its `id`.
+    public var signature: OperatorSignature?
     /// Roll the job out in batches (canary, wait, failure threshold; see docs/rollouts.md)
     /// instead of sending it to every node at once.
     public var rollout: RolloutPlan?
     /// A command run on each node after the task (`/bin/sh -c`): the node fails when it
-    /// fails, and its output is kept with the task's.
+    /// fails, and its output is kept with the task's. Unsigned jobs only: a signed job's
+    /// check is part of its signed task (`shoal run --health` joins them before signing).
     public var health: String?
 
     public init(id: String? = nil, selector: String, all: Bool = false, task: JobTask,
                 timeout: Double = 60, deadlineIn: Double = 600, summary: Bool = false,
-                incident: Bool = false, actor: String? = nil, rollout: RolloutPlan? = nil, health: String? = nil) {
+                incident: Bool = false, actor: String? = nil, signature: OperatorSignature? = nil,
+                rollout: RolloutPlan? = nil, health: String? = nil) {
+        self.signature = signature
         self.id = id
         self.selector = selector
         self.all = all
@@ -43,8 +50,8 @@ public struct SubmitJobRequest: Sendable, Codable, Equatable {
     }
 
     /// Integrations may leave out what has a default: `all` (false), `timeout` (60 s),
-    /// `deadlineIn` (600 s), `summary` (false), `incident` (false), `actor`, `rollout` and
-    /// `health` (none).
+    /// `deadlineIn` (600 s), `summary` (false), `incident` (false), `actor`, `signature`,
+    /// `rollout` and `health` (none).
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
@@ -57,6 +64,7 @@ public struct SubmitJobRequest: Sendable, Codable, Equatable {
             summary: try container.decodeIfPresent(Bool.self, forKey: .summary) ?? false,
             incident: try container.decodeIfPresent(Bool.self, forKey: .incident) ?? false,
             actor: try container.decodeIfPresent(String.self, forKey: .actor),
+            signature: try container.decodeIfPresent(OperatorSignature.self, forKey: .signature),
             rollout: try container.decodeIfPresent(RolloutPlan.self, forKey: .rollout),
             health: try container.decodeIfPresent(String.self, forKey: .health))
     }

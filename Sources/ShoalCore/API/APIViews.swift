@@ -48,12 +48,15 @@ public struct JobView: Sendable, Codable, Equatable {
     public var finishedAt: Double?
     /// An incident-response job (reaches quarantined nodes); absent means false.
     public var incident: Bool?
+    /// The key id that signed the job (as the submitter claimed it: agents verify), if signed.
+    public var signer: String?
     /// How the job is rolled out; absent for a job sent to every node at once.
     public var rollout: RolloutView?
 
     public init(id: String, selector: String, task: JobTask, timeout: Double, deadline: Double,
                 createdAt: Double, expected: Int, counts: [String: Int], finishedAt: Double?, incident: Bool? = nil,
-                rollout: RolloutView? = nil) {
+                signer: String? = nil, rollout: RolloutView? = nil) {
+        self.signer = signer
         self.id = id
         self.selector = selector
         self.task = task

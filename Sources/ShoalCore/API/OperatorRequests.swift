@@ -20,11 +20,14 @@ public struct CancelJobRequest: Sendable, Codable, Equatable {
     /// Only this node's execution; every node's when absent.
     public var node: String?
     public var actor: String?
+    /// An operator's signature over the cancel (`signingContent`), passed to the nodes.
+    public var signature: OperatorSignature?
 
-    public init(id: String, node: String? = nil, actor: String? = nil) {
+    public init(id: String, node: String? = nil, actor: String? = nil, signature: OperatorSignature? = nil) {
         self.id = id
         self.node = node
         self.actor = actor
+        self.signature = signature
     }
 }
 
@@ -55,10 +58,14 @@ public struct CancelJobResult: Sendable, Codable, Equatable {
 public struct NodeStateRequest: Sendable, Codable, Equatable {
     public var node: String
     public var actor: String?
+    /// `quarantine` and `release`: an operator's signature over the operation
+    /// (`signingContent(of:)`), passed to the node. Cordons stay in the dispatcher.
+    public var signature: OperatorSignature?
 
-    public init(node: String, actor: String? = nil) {
+    public init(node: String, actor: String? = nil, signature: OperatorSignature? = nil) {
         self.node = node
         self.actor = actor
+        self.signature = signature
     }
 }
 
@@ -68,12 +75,16 @@ public struct LabelNodeRequest: Sendable, Codable, Equatable {
     public var set: [String: String]
     public var remove: [String]
     public var actor: String?
+    /// An operator's signature over the change (`signingContent`), passed to the node.
+    public var signature: OperatorSignature?
 
-    public init(node: String, set: [String: String] = [:], remove: [String] = [], actor: String? = nil) {
+    public init(node: String, set: [String: String] = [:], remove: [String] = [], actor: String? = nil,
+                signature: OperatorSignature? = nil) {
         self.node = node
         self.set = set
         self.remove = remove
         self.actor = actor
+        self.signature = signature
     }
 
     public init(from decoder: any Decoder) throws {
@@ -81,7 +92,8 @@ public struct LabelNodeRequest: Sendable, Codable, Equatable {
         self.init(node: try container.decode(String.self, forKey: .node),
                   set: try container.decodeIfPresent([String: String].self, forKey: .set) ?? [:],
                   remove: try container.decodeIfPresent([String].self, forKey: .remove) ?? [],
-                  actor: try container.decodeIfPresent(String.self, forKey: .actor))
+                  actor: try container.decodeIfPresent(String.self, forKey: .actor),
+                  signature: try container.decodeIfPresent(OperatorSignature.self, forKey: .signature))
     }
 }
 
@@ -155,6 +167,7 @@ extension CancelJobRequest {
             throw BoundsError(field: "node", "'\(Bounds.prefix(node, maxBytes: 80).text)' is not a node id")
         }
         try Bounds.checkActor(actor)
+        try signature?.validate()
     }
 }
 
@@ -164,12 +177,13 @@ extension NodeStateRequest {
             throw BoundsError(field: "node", "'\(Bounds.prefix(node, maxBytes: 80).text)' is not a node id")
         }
         try Bounds.checkActor(actor)
+        try signature?.validate()
     }
 }
 
 extension LabelNodeRequest {
     public func validate() throws(BoundsError) {
-        try NodeStateRequest(node: node, actor: actor).validate()
+        try NodeStateRequest(node: node, actor: actor, signature: signature).validate()
         if set.isEmpty && remove.isEmpty { throw BoundsError(field: "set", "nothing to change: give set or remove") }
         try Bounds.checkLabels(set, "set")
         try Bounds.check(remove.count, "remove count", in: 0...Limits.labelCount)

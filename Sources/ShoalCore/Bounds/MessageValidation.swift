@@ -32,9 +32,16 @@ extension SubmitJobRequest {
         try Bounds.check(timeout, "timeout", in: Limits.timeout, unit: " seconds")
         try Bounds.check(deadlineIn, "deadlineIn", in: Limits.deadlineIn, unit: " seconds")
         try Bounds.checkActor(actor)
+        if let signature {
+            if id == nil { throw BoundsError(field: "id", "a signed job must carry the id it was signed with") }
+            try signature.validate()
+        }
         try rollout?.validate()
         if let health {
             if health.isEmpty { throw BoundsError(field: "health", "is empty; leave it out for no health check") }
+            if signature != nil {
+                throw BoundsError(field: "health", "a signed job's health check must be part of the task it signs (shoal run --health joins them before signing)")
+            }
             try Bounds.check(health, "health", maxBytes: Limits.argumentBytes / 2)
             try taskToRun.validate(field: "task with its health check")
         }
@@ -86,6 +93,8 @@ extension ControlMessage {
             try Bounds.check(remove.count, "remove count", in: 0...Limits.labelCount)
             for key in remove { try Bounds.check(key, "remove", maxBytes: Limits.labelBytes) }
         }
+        if let node { try Bounds.check(node, "node", maxBytes: Limits.labelBytes) }
+        try signature?.validate()
     }
 }
 

@@ -8,6 +8,9 @@ public enum JobAdmission: Sendable, Equatable {
     case duplicate
     /// Report `rejected` with this reason.
     case reject(String)
+    /// Report `rejected` with this reason without claiming the job: its signature does not
+    /// authorize it, so its id stays free for the genuine job.
+    case refuse(String)
     /// Claim it and run it.
     case run
 
@@ -29,8 +32,23 @@ public enum JobAdmission: Sendable, Equatable {
         _ job: JobMessage, listed: Bool, labels: [String: String], now: Double, skewAllowance: Double,
         quarantined: Bool = false, alreadyClaimed: () throws -> Bool
     ) rethrows -> JobAdmission {
+        try decide(job, listed: listed, labels: labels, now: now, skewAllowance: skewAllowance, quarantined: quarantined,
+                   claimedBefore: { false }, authorize: { nil }, claim: { try !alreadyClaimed() })
+    }
+
+    /// The decision of a node that checks signatures: a job it claimed before is a
+    /// redelivery (answered from the ledger, whatever its signature now: it may have
+    /// expired since); any other is authorized before it is claimed, so that a forged
+    /// message cannot take a real job's id in the ledger. `authorize` returns the reason
+    /// to reject, or nil; `claim` is the ledger's test-and-set (false: claimed meanwhile).
+    public static func decide(
+        _ job: JobMessage, listed: Bool, labels: [String: String], now: Double, skewAllowance: Double,
+        quarantined: Bool = false, claimedBefore: () -> Bool, authorize: () -> String?, claim: () throws -> Bool
+    ) rethrows -> JobAdmission {
         guard listed else { return .notForThisNode }
-        guard try !alreadyClaimed() else { return .duplicate }
+        if claimedBefore() { return .duplicate }
+        if let reason = authorize() { return .refuse(reason) }
+        guard try claim() else { return .duplicate }
         do {
             try job.validate()
         } catch {

@@ -2,8 +2,11 @@
 ///
 /// `nodes` lists the expected nodes this publication is for: a node not listed ignores
 /// the job silently (it was not expected), a listed node whose labels no longer match the
-/// selector reports `rejected`. On the wire it is a JSON array of ids. Shaped to carry a
-/// signature later (`signature` covers every other field).
+/// selector reports `rejected`. On the wire it is a JSON array of ids.
+///
+/// `signature`, when present, is an operator's over `signingContent` (id, selector, task,
+/// timeout, incident): the dispatcher passes it through untouched, agents that trust keys
+/// verify it (docs/security.md, "Signed jobs").
 public struct JobMessage: Sendable, Codable, Equatable {
     public var v: Int = Wire.version
     public var id: String
@@ -17,10 +20,10 @@ public struct JobMessage: Sendable, Codable, Equatable {
     public var createdAt: Double
     /// An incident-response job: the only kind a quarantined node runs. Absent means false.
     public var incident: Bool?
-    public var signature: String?
+    public var signature: OperatorSignature?
 
     public init(id: String, selector: Selector, task: JobTask, timeout: Double, deadline: Double,
-                nodes: [String], createdAt: Double, incident: Bool? = nil, signature: String? = nil) {
+                nodes: [String], createdAt: Double, incident: Bool? = nil, signature: OperatorSignature? = nil) {
         self.id = id
         self.selector = selector
         self.task = task
@@ -47,7 +50,7 @@ public struct JobMessage: Sendable, Codable, Equatable {
         nodes = try container.decode([String].self, forKey: .nodes)
         createdAt = try container.decode(Double.self, forKey: .createdAt)
         incident = try container.decodeIfPresent(Bool.self, forKey: .incident)
-        signature = try container.decodeIfPresent(String.self, forKey: .signature)
+        signature = try container.decodeIfPresent(OperatorSignature.self, forKey: .signature)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -72,8 +75,19 @@ public struct JobMessage: Sendable, Codable, Equatable {
 /// - `quarantine` / `release`: run the node's isolation (or release) action; while
 ///   quarantined the node runs only `incident` jobs.
 /// - `labels` (`set`, `remove`): change the node's labels, then publish the birth again.
+///
+/// Signed like a job (`signature` over `signingContent`: op, job, node, label changes), and
+/// an agent that enforces signatures refuses an unsigned one, except the operations that
+/// need no operator (`Operation.requiresSignature`).
 public struct ControlMessage: Sendable, Codable, Equatable {
-    public enum Operation: String, Sendable, Codable { case cancel, rebirth, quarantine, release, labels }
+    public enum Operation: String, Sendable, Codable {
+        case cancel, rebirth, quarantine, release, labels
+
+        /// `rebirth` is the dispatcher asking an agent to announce itself again: it changes
+        /// nothing on the node and its replay does no harm, and the dispatcher holds no
+        /// operator key. Every other operation acts on the node for an operator.
+        public var requiresSignature: Bool { self != .rebirth }
+    }
     public var v: Int = Wire.version
     public var op: Operation
     public var job: String?
@@ -81,11 +95,17 @@ public struct ControlMessage: Sendable, Codable, Equatable {
     public var set: [String: String]?
     /// `labels`: label keys to remove.
     public var remove: [String]?
+    /// The node it is for, when signed for one node (absent: any node).
+    public var node: String?
+    public var signature: OperatorSignature?
 
-    public init(op: Operation, job: String? = nil, set: [String: String]? = nil, remove: [String]? = nil) {
+    public init(op: Operation, job: String? = nil, set: [String: String]? = nil, remove: [String]? = nil,
+                node: String? = nil, signature: OperatorSignature? = nil) {
         self.op = op
         self.job = job
         self.set = set
         self.remove = remove
+        self.node = node
+        self.signature = signature
     }
 }

@@ -14,9 +14,15 @@ public struct BirthMessage: Sendable, Codable, Equatable {
     public var publicKey: String?
     /// The agent's isolation action is in force (it was quarantined); absent means false.
     public var isolated: Bool?
+    /// The agent obeys only signed jobs and control operations (it trusts operator keys);
+    /// absent means false. The dispatcher refuses unsigned control requests for such a node
+    /// at once, instead of recording a change the node will refuse.
+    public var signedOnly: Bool?
 
     public init(node: String, labels: [String: String], version: String, bdSeq: UInt64,
-                heartbeatInterval: Double, sentAt: Double, publicKey: String? = nil, isolated: Bool? = nil) {
+                heartbeatInterval: Double, sentAt: Double, publicKey: String? = nil, isolated: Bool? = nil,
+                signedOnly: Bool? = nil) {
+        self.signedOnly = signedOnly
         self.node = node
         self.labels = labels
         self.version = version

@@ -141,7 +141,15 @@ extension JobMessage: WireWritable {
             w.key("nodes")
             w.array(nodes) { w, node in w.string(node) }
             w.member("selector", selector.text)
-            w.member("signature", signature)
+            if let signature {
+                w.key("signature")
+                w.object { w in
+                    w.member("expiresAt", signature.expiresAt)
+                    w.member("nonce", signature.nonce)
+                    w.member("signer", signature.signer)
+                    w.member("value", signature.value)
+                }
+            }
             w.key("task")
             w.object { w in
                 switch task {

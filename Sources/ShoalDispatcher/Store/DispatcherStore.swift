@@ -198,7 +198,11 @@ public final class DispatcherStore: Sendable {
                 BEGIN SELECT RAISE(ABORT, 'the audit record is append-only'); END
                 """)
         }
-        migrator.registerMigration("v8: rollouts") { db in
+        migrator.registerMigration("v8: a job's operator signature") { db in
+            // JSON of `OperatorSignature`, re-published with the job; absent for unsigned jobs.
+            try db.alter(table: "job") { table in table.add(column: "signature", .text) }
+        }
+        migrator.registerMigration("v9: rollouts") { db in
             // A rolled-out job's rollout (plan, batches, how many are out, the wait's start,
             // pause, abort reason) as JSON: small, read at start and by `jobs.get`.
             try db.create(table: "rollout") { table in

@@ -71,6 +71,7 @@ extension Jobs {
         @Option(name: .long, help: "Only this node's execution.")
         var node: String?
 
+        @OptionGroup var signing: SigningOptions
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: OutputOptions
 
@@ -80,8 +81,10 @@ extension Jobs {
         }
 
         func run() async throws {
-            let request = CancelJobRequest(id: id, node: node, actor: CLIRuntime.actor)
-            let result = try await CLIRuntime.withClient(connection) { try await $0.request(.cancelJob, request, as: CancelJobResult.self) }
+            var request = CancelJobRequest(id: id, node: node, actor: CLIRuntime.actor)
+            request.signature = try signing.sign(request.signingContent)
+            let signedRequest = request
+            let result = try await CLIRuntime.withClient(connection) { try await $0.request(.cancelJob, signedRequest, as: CancelJobResult.self) }
             switch output.output {
             case .json: print(StructuredOutput.json(result))
             case .yaml: print(StructuredOutput.yaml(result))

@@ -15,9 +15,14 @@ struct NodeStateOptions: ParsableArguments {
         guard TopicTree.isValidLevel(node) else { throw ValidationError("'\(node)' is not a node id; see `shoal nodes`") }
     }
 
-    func send(_ operation: APIOperation, done: String) async throws {
-        let request = NodeStateRequest(node: node, actor: CLIRuntime.actor)
-        let view = try await CLIRuntime.withClient(connection) { try await $0.request(operation, request, as: NodeView.self) }
+    /// `signed`: the control operation the node's agent is sent (quarantine, release),
+    /// signed with `signing`'s key when there is one.
+    func send(_ operation: APIOperation, done: String, signed control: ControlMessage.Operation? = nil,
+              signing: SigningOptions? = nil) async throws {
+        var request = NodeStateRequest(node: node, actor: CLIRuntime.actor)
+        if let control, let signing { request.signature = try signing.sign(request.signingContent(of: control)) }
+        let signedRequest = request
+        let view = try await CLIRuntime.withClient(connection) { try await $0.request(operation, signedRequest, as: NodeView.self) }
         print("\(done) node \(view.id) (state: \(Nodes.List.state(view)))")
     }
 }
@@ -48,14 +53,18 @@ extension Nodes {
                 Example: shoal nodes quarantine web-07   (undo: shoal nodes release web-07)
                 """)
         @OptionGroup var options: NodeStateOptions
-        func run() async throws { try await options.send(.quarantineNode, done: "quarantined") }
+        @OptionGroup var signing: SigningOptions
+        func run() async throws {
+            try await options.send(.quarantineNode, done: "quarantined", signed: .quarantine, signing: signing)
+        }
     }
 
     struct Release: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "End a node's quarantine: its agent runs its release action and the node takes work again.")
         @OptionGroup var options: NodeStateOptions
-        func run() async throws { try await options.send(.releaseNode, done: "released") }
+        @OptionGroup var signing: SigningOptions
+        func run() async throws { try await options.send(.releaseNode, done: "released", signed: .release, signing: signing) }
     }
 
     struct Label: AsyncParsableCommand {
@@ -73,6 +82,7 @@ extension Nodes {
         @Argument(help: "Changes: k=v sets a label, k- removes one.")
         var changes: [String] = []
 
+        @OptionGroup var signing: SigningOptions
         @OptionGroup var connection: ConnectionOptions
 
         func validate() throws {
@@ -103,18 +113,20 @@ extension Nodes {
         }
 
         func run() async throws {
-            let request = request
+            var request = request
+            request.signature = try signing.sign(request.signingContent)
+            let signedRequest = request
             let node = node
             let view = try await CLIRuntime.withClient(connection) { client -> NodeView? in
                 try await client.followNodes()
-                let current = try await client.request(.labelNode, request, as: NodeView.self)
+                let current = try await client.request(.labelNode, signedRequest, as: NodeView.self)
                 guard current.online else { return nil }
                 // The agent confirms with a birth: wait (briefly) for the registry to show it.
                 return try? await withThrowingTaskGroup(of: NodeView?.self) { group in
                     group.addTask {
                         for await view in client.nodeEvents where view.id == node {
-                            if request.set.allSatisfy({ view.labels[$0.key] == $0.value })
-                                && request.remove.allSatisfy({ view.labels[$0] == nil }) { return view }
+                            if signedRequest.set.allSatisfy({ view.labels[$0.key] == $0.value })
+                                && signedRequest.remove.allSatisfy({ view.labels[$0] == nil }) { return view }
                         }
                         return nil
                     }

@@ -63,6 +63,7 @@ struct Run: AsyncParsableCommand {
     var dryRun = false
 
     @OptionGroup(title: "Rollout and health check") var rollout: RolloutOptions
+    @OptionGroup var signing: SigningOptions
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions
 
@@ -88,23 +89,35 @@ struct Run: AsyncParsableCommand {
         }
     }
 
-    private var task: JobTask { shell.map(JobTask.shell) ?? .exec(command) }
+    /// What each node runs: the command, then the health check when there is one, joined
+    /// here so that a signature covers both (the dispatcher must not change a signed task).
+    private var task: JobTask {
+        let command = shell.map(JobTask.shell) ?? .exec(command)
+        return rollout.health.map { command.followed(byHealthCheck: $0) } ?? command
+    }
 
     func run() async throws {
         var generator = SystemRandomNumberGenerator()
         // Chosen here and shown before anything is sent: if the submission fails half-way
         // (dispatcher down, connection lost), resubmitting with --id cannot run it twice.
         let id = id ?? JobID.make(milliseconds: UInt64(Date().timeIntervalSince1970 * 1000), using: &generator)
-        let request = SubmitJobRequest(
+        var request = SubmitJobRequest(
             id: id, selector: selector, all: all, task: task,
             timeout: timeout.seconds, deadlineIn: deadline.seconds, summary: true, incident: incident,
-            actor: CLIRuntime.actor, rollout: try rollout.plan(), health: rollout.health)
+            actor: CLIRuntime.actor, rollout: try rollout.plan())
         let format = output.output
         if dryRun {
-            let plan = try await CLIRuntime.withClient(connection) { try await $0.request(.planJob, request, as: JobPlanView.self) }
+            let preview = request
+            let plan = try await CLIRuntime.withClient(connection) { try await $0.request(.planJob, preview, as: JobPlanView.self) }
             JobRendering.printPlan(plan, format: format)
             return
         }
+        if let content = request.signingContent {
+            // Valid while the job may still be picked up (its deadline, plus a minute for
+            // the submission to get through): a replay later is refused as expired.
+            request.signature = try signing.sign(content, validFor: deadline.seconds + 60)
+        }
+        let signedRequest = request
         let detach = detach
         let follow = follow
         let started = Date()
@@ -114,7 +127,7 @@ struct Run: AsyncParsableCommand {
             detail = try await CLIRuntime.withClient(connection) { client -> JobDetail? in
                 // Following before submitting, so that no event is missed; a detached run follows nothing.
                 if !detach { try await client.follow(job: id) }
-                let submitted = try await client.request(.submitJob, request, as: JobDetail.self)
+                let submitted = try await client.request(.submitJob, signedRequest, as: JobDetail.self)
                 if submitted.job.expected == 0 || detach || submitted.job.isFinished { return submitted }
                 let live = follow ? LiveOutput() : nil
                 let progress = RunProgress(expected: submitted.job.expected, offline: submitted.executions.count,

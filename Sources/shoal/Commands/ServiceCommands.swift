@@ -40,6 +40,12 @@ struct Dispatcher: AsyncParsableCommand {
         "Approve enrollment requests whose labels match this selector at once (labs), e.g. 'env=lab'.", valueName: "selector"))
     var autoApprove: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Sign the jobs that mitigation rules start with this operator key file, for nodes that run only signed jobs.",
+        discussion: "A `shoal keys create` private key (e.g. a key made for the dispatcher and trusted by the agents).",
+        valueName: "path"))
+    var ruleSigningKey: String?
+
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
@@ -72,6 +78,19 @@ struct Dispatcher: AsyncParsableCommand {
     }
     @OptionGroup var logging: LoggingOptions
 
+    /// The key file named by --rule-signing-key; an unreadable or malformed one ends the
+    /// command before anything starts.
+    private static func readKey(_ path: String) throws -> OperatorPrivateKey {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ValidationError("--rule-signing-key: cannot read '\(path)'; give the path of a `shoal keys create` .key file")
+        }
+        do {
+            return try OperatorPrivateKey(fileContents: text)
+        } catch {
+            throw ValidationError("--rule-signing-key '\(path)': \(error)")
+        }
+    }
+
     func run() async throws {
         let logger = ServiceRuntime.bootstrap(label: "shoal.dispatcher", level: logging.logLevel)
         let fileRules: [MitigationRule]
@@ -86,7 +105,7 @@ struct Dispatcher: AsyncParsableCommand {
             username: connection.resolvedUsername, password: try connection.password, tls: connection.tls,
             commitWindow: commitWindow.duration,
             retention: RetentionPolicy(maxAge: keepJobs.seconds, maxBytes: keepOutputMib << 20), rules: fileRules,
-            enrollment: try enrollment)
+            enrollment: try enrollment, ruleSigningKey: try ruleSigningKey.map(Self.readKey))
         try await ServiceRuntime.run(ShoalDispatcher.Dispatcher(configuration: configuration, logger: logger), logger: logger)
     }
 }

@@ -54,7 +54,7 @@ struct Simulate: AsyncParsableCommand {
     @Option(name: .long, help: "Connections awaiting CONNACK at once, shared by the workers (mosquitto's listen backlog is 100).")
     var maxConnecting: Int = 64
 
-    @Flag(name: .long, help: "Also answer bench/fanout's raw baseline (bench/raw/job/{cell} -> bench/raw/reply).")
+    @Flag(name: .long, help: "Also answer bench/fanout's raw baseline (PREFIX/bench/raw/job/{cell} -> PREFIX/bench/raw/reply).")
     var rawEcho = false
 
     @OptionGroup var connection: ConnectionOptions
@@ -71,10 +71,6 @@ struct Simulate: AsyncParsableCommand {
 
     func validate() throws {
         guard agents >= 1 else { throw ValidationError("--agents must be at least 1, e.g. --agents 1000") }
-        // The swarm's epoll loop drives plain sockets; TLS through it is not built.
-        if connection.tls != nil {
-            throw ValidationError("the simulator connects without TLS; drop --tls-ca (and SHOAL_TLS_CA) and give it a plain listener")
-        }
         do {
             _ = try LabelSpec(parsing: labelsFrom)
         } catch {
@@ -126,6 +122,11 @@ struct Simulate: AsyncParsableCommand {
             "--log-level", logging.logLevel,
         ]
         if let username = connection.username { arguments += ["--username", username] }
+        // The workers read the same files (a password never goes on a command line).
+        for (flag, path) in [("--password-file", connection.passwordFile), ("--tls-ca", connection.tlsCa),
+                             ("--tls-cert", connection.tlsCert), ("--tls-key", connection.tlsKey)] {
+            if let path { arguments += [flag, path] }
+        }
         if rawEcho { arguments.append("--raw-echo") }
         return arguments
     }
@@ -146,7 +147,7 @@ extension Simulate {
             heartbeatInterval: heartbeat.seconds, failRate: failRate,
             taskTime: taskTime.seconds, version: shoalVersion,
             username: connection.resolvedUsername, password: try connection.password, maxConnecting: maxConnecting,
-            rawEcho: rawEcho)
+            rawEcho: rawEcho, tls: connection.tls)
         let simulator: FleetSimulator
         do {
             simulator = try FleetSimulator(configuration: configuration, logger: logger)

@@ -16,6 +16,8 @@ struct Up: AsyncParsableCommand {
             The fleet runs until Ctrl-C or SIGTERM, then stops everything it started. While it \
             runs, other shoal commands find it by themselves. State and logs: $SHOAL_HOME/up \
             (default ~/.shoal/up), wiped at each start.
+            Jobs are signed end to end: the agents trust this user's `default` operator key \
+            (made here if there is none; see `shoal keys`), and `shoal run` signs with it.
             """)
 
     @Option(name: .long, help: "How many agents to start.")
@@ -33,6 +35,9 @@ struct Up: AsyncParsableCommand {
         discussion: "Certificates and credentials are made in $SHOAL_HOME/up/secure; the CLI uses the operator's by itself."))
     var secure = false
 
+    @Flag(name: .long, help: "Let the agents run unsigned jobs (no operator key is made or trusted).")
+    var unsignedJobs = false
+
     func validate() throws {
         guard (0...500).contains(agents) else { throw ValidationError("--agents must be between 0 and 500 (0: broker and dispatcher only, e.g. for `shoal simulate`)") }
         if let port, !(1...65535).contains(port) { throw ValidationError("--port must be between 1 and 65535") }
@@ -44,6 +49,7 @@ struct Up: AsyncParsableCommand {
         try? FileManager.default.removeItem(atPath: directory)
         try FileManager.default.createDirectory(atPath: directory + "/logs", withIntermediateDirectories: true)
         let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
+        let trustedKeys = unsignedJobs ? nil : try Self.trustOperatorKey(in: directory)
 
         let fleet: LocalFleet
         do {
@@ -69,9 +75,12 @@ struct Up: AsyncParsableCommand {
         let outcome: Outcome = await withTaskGroup(of: Outcome.self) { group in
             group.addTask {
                 do {
-                    try fleet.startDispatcher()
+                    // The agents trust the user's default key: the local dispatcher signs its
+                    // rules' jobs with it, or the agents would refuse them.
+                    try fleet.startDispatcher(ruleSigningKey: trustedKeys == nil ? nil : OperatorKeyStore().keysDirectory
+                        + "/\(OperatorKeyStore.defaultName).key")
                     try await Self.waitForFleet(fleet, agents: expected, heartbeat: agentHeartbeat,
-                                                address: address, security: security, logger: logger)
+                                                trustedKeys: trustedKeys, address: address, security: security, logger: logger)
                     try address.description.write(toFile: LocalFleetState.brokerFile, atomically: false, encoding: .utf8)
                 } catch is CancellationError {
                     return .interrupted
@@ -104,6 +113,22 @@ struct Up: AsyncParsableCommand {
         }
     }
 
+    /// The user's `default` operator key, made if missing, written as the fleet's trust
+    /// file: the local fleet runs signed end to end. Returns the file's path.
+    private static func trustOperatorKey(in directory: String) throws -> String {
+        let store = OperatorKeyStore()
+        let key = try KeysFailure.wrap {
+            if let existing = try store.defaultKey() { return existing.publicKey }
+            let made = try store.create(name: OperatorKeyStore.defaultName)
+            CLIRuntime.printError("keys       made operator key '\(OperatorKeyStore.defaultName)' (id \(made.id)) in \(store.keysDirectory)")
+            return made
+        }
+        let path = directory + "/trusted-keys.pub"
+        try (key.line + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        CLIRuntime.printError("keys       agents run jobs signed by key \(key.id) only")
+        return path
+    }
+
     private enum Outcome: Sendable {
         case interrupted
         case failed(String)
@@ -111,7 +136,8 @@ struct Up: AsyncParsableCommand {
 
     /// Starts the agents once the dispatcher answers, then waits until every one is online.
     private static func waitForFleet(
-        _ fleet: LocalFleet, agents expected: Int, heartbeat: String, address: BrokerAddress, security: ClientSecurity,
+        _ fleet: LocalFleet, agents expected: Int, heartbeat: String, trustedKeys: String?, address: BrokerAddress,
+        security: ClientSecurity,
         logger: Logger
     ) async throws {
         let answered = try await DispatcherClient.with(
@@ -127,7 +153,7 @@ struct Up: AsyncParsableCommand {
         }
         guard answered else { throw DispatcherClient.Failure("the dispatcher did not answer within 30 s") }
         CLIRuntime.printError("dispatcher ready")
-        try fleet.startAgents(expected, heartbeat: heartbeat)
+        try fleet.startAgents(expected, heartbeat: heartbeat, trustedKeys: trustedKeys)
         try await DispatcherClient.with(broker: address, username: security.username, password: security.password,
                                         tls: security.tls, logger: logger) { client in
             try await client.followNodes()
