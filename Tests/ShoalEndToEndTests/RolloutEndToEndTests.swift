@@ -148,6 +148,47 @@ import Testing
         }
     }
 
+    /// A signed rollout with a health check on agents that run only signed jobs: every
+    /// batch's per-node publication carries the signature the CLI made over the task with
+    /// its check, so every node runs it; the API refuses `health` beside a signature.
+    @Test func aSignedRolloutWithAHealthCheckRunsOnNodesThatRunOnlySignedJobs() async throws {
+        try await withFleet(agents: [:]) { fleet in
+            let created = try await fleet.shoal("keys", "create")
+            #expect(created.exitCode == 0, "\(created.stderr)")
+            let nodes = ["s1", "s2", "s3"]
+            for node in nodes {
+                try fleet.startAgent(node, labels: ["role": "signed"], arguments: ["--trusted-keys", fleet.home + "/keys/default.pub"])
+            }
+            try await fleet.waitOnline(Set(nodes))
+            let job = "signed-\(UUID().uuidString.prefix(8))"
+            let run = try await fleet.shoal("run", "-s", "role=signed", "--id", job, "--batch", "1", "--health",
+                                            #"echo "healthy $SHOAL_NODE_ID""#, "--", "echo", "changed")
+            #expect(run.exitCode == 0, "\(run.stdout)\n\(run.stderr)")
+            let detail = try decodeJSON(JobDetail.self, try await fleet.shoal("jobs", "show", job, "-o", "json").stdout)
+            #expect(detail.job.signer != nil && detail.job.rollout?.released == 3)
+            for execution in detail.executions {
+                #expect(execution.state == .succeeded && execution.stdout == "changed\nhealthy \(execution.node)\n",
+                        "\(execution.node): \(execution.state) \(execution.reason ?? "")")
+            }
+
+            let key = try OperatorPrivateKey(fileContents: try String(contentsOfFile: fleet.home + "/keys/default.key", encoding: .utf8))
+            var request = SubmitJobRequest(id: job + "-2", selector: "role=signed", task: .exec(["true"]), health: "true")
+            var generator = SystemRandomNumberGenerator()
+            request.signature = key.sign(try #require(request.signingContent), expiresAt: Date().timeIntervalSince1970 + 600,
+                                         using: &generator)
+            let signed = request
+            let refusal = try await fleet.client { client in
+                do {
+                    _ = try await client.request(.submitJob, signed, as: JobDetail.self)
+                    return "accepted"
+                } catch {
+                    return "\(error)"
+                }
+            }
+            #expect(refusal.contains("health: a signed job's health check must be part of the task it signs"), "\(refusal)")
+        }
+    }
+
     /// Submits a rollout on the role=r nodes and waits until `nodes` have succeeded.
     static func submit(_ job: String, task: JobTask, rollout: RolloutPlan, awaiting nodes: [String],
                        _ fleet: Fleet) async throws -> JobDetail {
