@@ -22,6 +22,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
         // `-o yaml`: a real emitter (quoting, multi-line strings) for ~20 s of build.
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        // `--metrics-listen`: the Prometheus text format (escaping, TYPE/HELP lines, families)
+        // from the Swift server group's client; with swift-metrics' CoreMetrics and
+        // swift-atomics it adds little to the build, and it is the format's reference in Swift.
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
     ],
     targets: [
         // libmosquitto through pkg-config; the shim holds only what Swift cannot import.
@@ -97,6 +101,7 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // Thousands of simulated agents in one process, through the agent's decisions
@@ -124,7 +129,7 @@ let package = Package(
             name: "shoal",
             dependencies: [
                 "ShoalCore", "Mosquitto", "MQTTSwarm", "BrokerLauncher", "ShoalAgent", "ShoalCommandLine", "ShoalDispatcher",
-                "ShoalClient", "ShoalSimulator", "Spawn", "FleetSupervision",
+                "ShoalClient", "ShoalSimulator", "Spawn", "FleetSupervision", "ShoalTerminal",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -186,11 +191,14 @@ let package = Package(
             name: "ShoalTestSupport",
             dependencies: ["Mosquitto", "BrokerLauncher", "Spawn", "ShoalCore", "ShoalClient", .product(name: "Logging", package: "swift-log")]
         ),
+        // The CLI's pure text renderers: tables, sparklines, `shoal top`'s frame.
+        .target(name: "ShoalTerminal", dependencies: ["ShoalCore"]),
         .testTarget(name: "ShoalCoreTests", dependencies: ["ShoalCore", "ShoalFuzzing"]),
         .testTarget(name: "MosquittoTests", dependencies: ["Mosquitto", "MQTTSwarm", "BrokerLauncher", "ShoalTestSupport"]),
         .testTarget(name: "ShoalAgentTests", dependencies: ["ShoalAgent", "BrokerLauncher", "ShoalTestSupport"]),
         .testTarget(name: "ShoalDispatcherTests", dependencies: ["ShoalDispatcher", "ShoalEngine", "ShoalTestSupport"]),
         .testTarget(name: "ShoalEngineTests", dependencies: ["ShoalEngine", "ShoalCore"]),
+        .testTarget(name: "ShoalTerminalTests", dependencies: ["ShoalTerminal", "ShoalCore"]),
         .testTarget(
             name: "ShoalEndToEndTests",
             dependencies: [

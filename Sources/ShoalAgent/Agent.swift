@@ -142,6 +142,10 @@ public final class Agent: Service, Sendable {
                 await executor.reportInterrupted(interrupted)
             }
             group.addTask { await self.heartbeat(client: client, executor: executor, signatures: signatures) }
+            if let interval = configuration.metricsInterval {
+                let metrics = MetricsReporter(node: node, topic: topics.metrics(node), interval: interval, logger: logger)
+                group.addTask { await metrics.run(client: client) }
+            }
             await withDiscardingTaskGroup { jobs in
                 for job in deferred.all() {
                     let labels = self.labels

@@ -9,6 +9,8 @@ public struct AgentConfiguration: Sendable {
     public var labels: [String: String]
     public var dataDirectory: String
     public var heartbeatInterval: Double
+    /// How often metrics are read and sent (seconds); nil: not at all.
+    public var metricsInterval: Double?
     public var topics: TopicTree
     public var username: String?
     public var password: String?
@@ -32,7 +34,7 @@ public struct AgentConfiguration: Sendable {
 
     public init(
         broker: BrokerAddress, nodeID: String, labels: [String: String] = [:], dataDirectory: String,
-        heartbeatInterval: Double = 5, topics: TopicTree = TopicTree(), username: String? = nil,
+        heartbeatInterval: Double = 5, metricsInterval: Double? = 10, topics: TopicTree = TopicTree(), username: String? = nil,
         password: String? = nil, tls: MQTTTLS? = nil, bootstrap: BootstrapCredentials? = nil, clockSkewAllowance: Double = 5,
         outputLimit: Int = 1 << 20, isolateAction: IsolationAction = .defaultIsolate, releaseAction: IsolationAction = .defaultRelease,
         trustedKeys: TrustedKeys = TrustedKeys(), requireSignatures: Bool = false
@@ -44,6 +46,7 @@ public struct AgentConfiguration: Sendable {
         self.labels = labels
         self.dataDirectory = dataDirectory
         self.heartbeatInterval = heartbeatInterval
+        self.metricsInterval = metricsInterval
         self.topics = topics
         self.username = username
         self.password = password

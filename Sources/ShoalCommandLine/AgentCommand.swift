@@ -40,6 +40,10 @@ public struct AgentOptions: ParsableArguments {
             transform: DurationArgument.parser("--heartbeat", in: Limits.heartbeatInterval))
     var heartbeat = DurationArgument("5s", seconds: 5)
 
+    @Option(name: .long, help: "How often to read and send this machine's metrics, 1s to 1h, or 0 or off for none (e.g. 30s).",
+            transform: MetricsInterval.parse)
+    var metricsInterval = MetricsInterval(text: "10s", seconds: 10)
+
     @Option(name: .long, help: ArgumentHelp(
         "File holding the bootstrap token: the agent enrolls with it, then logs in as its node id once approved.",
         discussion: "Default: SHOAL_BOOTSTRAP_TOKEN_FILE. The password the agent enrolls with is kept in its data directory (mode 0600).",
@@ -117,7 +121,7 @@ public struct AgentOptions: ParsableArguments {
         let configuration = AgentConfiguration(
             broker: try connection.address, nodeID: nodeID, labels: labels,
             dataDirectory: dataDir ?? ShoalHome.path + "/agent-\(nodeID)",
-            heartbeatInterval: heartbeat.seconds, topics: connection.topics,
+            heartbeatInterval: heartbeat.seconds, metricsInterval: metricsInterval.seconds, topics: connection.topics,
             username: connection.resolvedUsername ?? nodeID, password: try connection.password, tls: connection.tls,
             bootstrap: try resolvedBootstrapTokenFile.map {
                 BootstrapCredentials(username: bootstrapUser, token: try SecretFile.readPassword($0))
@@ -127,5 +131,21 @@ public struct AgentOptions: ParsableArguments {
             trustedKeys: TrustedKeys(try trustedKeys.flatMap(OperatorKeyStore.loadTrusted)),
             requireSignatures: requireSignatures)
         try await ServiceRuntime.run(Agent(configuration: configuration, logger: logger), logger: logger)
+    }
+}
+
+/// `--metrics-interval`: a duration in `Limits.metricsInterval`, or `0` / `off` for no metrics.
+public struct MetricsInterval: Sendable, CustomStringConvertible {
+    public let text: String
+    /// nil: metrics are off.
+    public let seconds: Double?
+
+    public var description: String { text }
+
+    public static let off = MetricsInterval(text: "off", seconds: nil)
+
+    @Sendable public static func parse(_ text: String) throws -> MetricsInterval {
+        if text == "off" || text == "0" { return MetricsInterval(text: text, seconds: nil) }
+        return MetricsInterval(text: text, seconds: try DurationArgument.parser("--metrics-interval", in: Limits.metricsInterval)(text).seconds)
     }
 }

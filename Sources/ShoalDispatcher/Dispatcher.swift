@@ -28,6 +28,8 @@ public final class Dispatcher: Service, Sendable {
         case commitDue
         /// An enrollment request's secret, hashed beside the loop (nil: hashing failed).
         case credentialHashed(EngineShell.CredentialHashing, hash: String?)
+        /// A Prometheus scrape (`--metrics-listen`): render, and hand the text to `reply`.
+        case scrape(reply: @Sendable ([UInt8]) -> Void)
     }
 
     /// Rows that make a batch worth committing without waiting for the window.
@@ -54,8 +56,17 @@ public final class Dispatcher: Service, Sendable {
                                      retention: configuration.retention, rules: configuration.rules,
                                      enrollment: configuration.enrollment, ruleSigningKey: configuration.ruleSigningKey,
                                      logger: logger)
+        engine.engine.metricRetention = MetricRetention(rawWindow: configuration.metricsRawWindow,
+                                                        rollupWindow: configuration.metricsRollupWindow)
+        // Bound before the broker connection: a taken port fails the start.
+        let endpoint = try configuration.metricsListen.map { try MetricsEndpoint(host: $0.host, port: $0.port, logger: logger) }
+        defer { endpoint?.close() }
         let filters = configuration.topics.dispatcherFilters
         guard try await client.startUnlessShuttingDown(subscribingTo: filters) else { return }
+        if let endpoint {
+            endpoint.start { reply in inputs.append(.scrape(reply: reply)) }
+            logger.info("Serving Prometheus metrics", metadata: ["metrics.port": "\(endpoint.port)"])
+        }
         engine.resendUnfinished()
         logger.info("Dispatcher running", metadata: ["broker": "\(configuration.broker)", "db": "\(configuration.databasePath)"])
 
@@ -80,6 +91,7 @@ public final class Dispatcher: Service, Sendable {
             // (Not `cancelOnGracefulShutdown()`: its merge costs a task switch per batch.)
             let clock = ContinuousClock()
             var commitArmed = false
+            var lastBatch = (inputs: 0, seconds: 0.0)
             await withGracefulShutdownHandler {
                 for await batch in inputs.batches {
                     let started = clock.now
@@ -93,6 +105,8 @@ public final class Dispatcher: Service, Sendable {
                             due = true
                         case .credentialHashed(let request, let hash):
                             engine.credentialHashed(request, hash: hash)
+                        case .scrape(let reply):
+                            reply(engine.exposition(lastBatchInputs: lastBatch.inputs, lastBatchSeconds: lastBatch.seconds))
                         }
                     }
                     if let scratch = configuration.enrollment?.scratchDirectory {
@@ -114,6 +128,8 @@ public final class Dispatcher: Service, Sendable {
                             inputs.append(.commitDue)
                         }
                     }
+                    let spent = clock.now - started
+                    lastBatch = (batch.count, Double(spent.components.seconds) + Double(spent.components.attoseconds) * 1e-18)
                     logger.trace("Batch", metadata: [
                         "batch.inputs": "\(batch.count)", "batch.apply": "\(applied - started)",
                         "batch.flush": "\(clock.now - applied)"])

@@ -29,13 +29,23 @@ public struct DispatcherConfiguration: Sendable {
     /// Signs the jobs mitigation rules start, for nodes that run only signed jobs. Held
     /// only by a dispatcher its operators chose to trust with a key (`shoal up`'s does).
     public var ruleSigningKey: OperatorPrivateKey?
+    /// Where to serve Prometheus text (`--metrics-listen`); nil: nowhere.
+    public var metricsListen: (host: String, port: UInt16)?
+    /// How long raw metric samples and their 1-minute rollups are kept.
+    public var metricsRawWindow: Double
+    public var metricsRollupWindow: Double
 
     public init(broker: BrokerAddress, databasePath: String, topics: TopicTree = TopicTree(),
                 username: String? = nil, password: String? = nil, tls: MQTTTLS? = nil, clientID: String = "shoal-dispatcher",
                 tickInterval: Duration = .milliseconds(500), missedHeartbeats: Double = 3,
                 commitWindow: Duration = .milliseconds(10), retention: RetentionPolicy = RetentionPolicy(),
-                rules: [MitigationRule] = [], enrollment: EnrollmentSettings? = nil, ruleSigningKey: OperatorPrivateKey? = nil) {
+                rules: [MitigationRule] = [], enrollment: EnrollmentSettings? = nil, ruleSigningKey: OperatorPrivateKey? = nil,
+                metricsListen: (host: String, port: UInt16)? = nil, metricsRawWindow: Double = 6 * 3600,
+                metricsRollupWindow: Double = 30 * 86_400) {
         self.ruleSigningKey = ruleSigningKey
+        self.metricsListen = metricsListen
+        self.metricsRawWindow = metricsRawWindow
+        self.metricsRollupWindow = metricsRollupWindow
         self.broker = broker
         self.databasePath = databasePath
         self.topics = topics

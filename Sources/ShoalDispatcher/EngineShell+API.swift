@@ -50,6 +50,8 @@ extension EngineShell {
         case .releaseNode: payload = respond(request, routing) { try self.setState(.release, $0) }
         case .labelNode: payload = respond(request, routing) { try self.relabel(try Wire.decode(LabelNodeRequest.self, from: $0)) }
         case .listAudit: payload = respond(request, routing) { try self.audit(try Wire.decode(ListAuditRequest.self, from: $0)) }
+        case .queryMetrics:
+            payload = respond(request, routing) { try self.queryMetrics(try Wire.decode(MetricsQueryRequest.self, from: $0)) }
         case .pauseJob: payload = respond(request, routing) { try self.setPaused(true, try Wire.decode(RolloutControlRequest.self, from: $0)) }
         case .resumeJob: payload = respond(request, routing) { try self.setPaused(false, try Wire.decode(RolloutControlRequest.self, from: $0)) }
         case .planJob: payload = respond(request, routing) { try self.engine.preview(try Wire.decode(SubmitJobRequest.self, from: $0)) }

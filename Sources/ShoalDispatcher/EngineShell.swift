@@ -35,6 +35,8 @@ final class EngineShell {
     /// the nodes whose hash is being made (a repeated request is not hashed twice).
     var hashRequests: [CredentialHashing] = []
     var hashing: Set<String> = []
+    /// Metric values stored per second, for `--metrics-listen`.
+    var ingestRate = IngestRate()
 
     init(store: DispatcherStore, client: MQTTClient, events: EventPublisher, topics: TopicTree,
          missedHeartbeats: Double, retention: RetentionPolicy = RetentionPolicy(), rules: [MitigationRule] = [],
@@ -99,7 +101,9 @@ final class EngineShell {
         publishOutbox()
         submitFirings()
         if !unfolded.isEmpty { fold() }
+        if let cutoffs = engine.metricsHousekeeping() { pruneMetrics(cutoffs) }
         let time = engine.clock()
+        ingestRate.mark(time: time, count: engine.metrics.ingestedValues)
         // Between jobs: a large delete would hold up the reports of a running one.
         if time >= retentionDue && engine.isIdle { prune(at: time) }
         if engine.isIdle && uncheckpointed { checkpoint() }
@@ -189,6 +193,16 @@ final class EngineShell {
             }
         } catch {
             logger.warning("Cannot prune finished jobs; will retry", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Deletes expired metrics. Not kept for idle times like job pruning: metrics never
+    /// stop, and each call deletes a few minutes' worth at most.
+    func pruneMetrics(_ cutoffs: (raw: Double, rollup: Double)) {
+        do {
+            if try store.pruneMetrics(rawBefore: cutoffs.raw, rollupBefore: cutoffs.rollup) > 0 { uncheckpointed = true }
+        } catch {
+            logger.warning("Cannot delete expired metrics; will retry", metadata: ["error": "\(error)"])
         }
     }
 

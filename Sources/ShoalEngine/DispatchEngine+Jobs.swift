@@ -189,6 +189,7 @@ extension DispatchEngine {
         plannerRegistry = nil
         pending.nodes[node.id] = nil
         pending.forgottenNodes.append(node.id)
+        forgetMetrics(of: node.id)
         record(.forget, node.id, actor: actor)
         return node.view
     }
@@ -200,9 +201,11 @@ extension DispatchEngine {
         } catch {
             throw EngineError("invalid selector: \(error.description)")
         }
-        var views = nodes.values.filter { selector.matches($0.labels) }.map { node in
+        // Metric values are selector keys here (`disk_used_pct>90`), not when planning jobs.
+        var views = nodes.values.filter { selector.matches(selectable($0)) }.map { node in
             var view = node.view
             view.enrollment = enrollments[node.id]?.state
+            view.metrics = metrics.latest[node.id]?.summary
             return view
         }
         // Nodes that asked to enroll and never connected with credentials of their own:

@@ -65,6 +65,10 @@ package final class DispatchEngine {
     var signedOnly: Set<String> = []
     /// Random bits of rule jobs' ids; seeded from the clock, so tests that fix the clock get fixed ids.
     var ruleJobIDs: SplitMix64
+    /// Each node's latest metrics, the rollups being folded, the ingest counters.
+    package var metrics = MetricsState()
+    /// How long raw samples and rollups are kept.
+    package var metricRetention = MetricRetention()
 
     /// A class, not a struct: a job of 10,000 executions is changed in place by every
     /// report; a struct taken out of `active` and put back would copy its dictionaries each
@@ -190,6 +194,7 @@ package final class DispatchEngine {
         case .birth(let node): ingestBirth(node: node, payload: payload)
         case .death(let node): ingestDeath(node: node, payload: payload)
         case .heartbeat(let node): ingestHeartbeat(node: node, payload: payload)
+        case .metrics(let node): ingestMetrics(node: node, payload: payload)
         case .execStatus(let node, let job): ingestStatus(node: node, job: job, payload: payload)
         case .execOutput(let node, let job): ingestOutput(node: node, job: job, payload: payload)
         case .nodeJob, .nodeControl, .cellJob, .api, .unknownAPI, .enrollmentRequest, .enrollmentAnswer:

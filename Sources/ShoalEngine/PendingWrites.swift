@@ -17,6 +17,9 @@ package struct PendingWrites: Sendable {
     package var cancellations: [CancellationRecord] = []
     /// Operators' actions, for the append-only audit record.
     package var audit: [AuditRecord] = []
+    /// Metrics: raw samples, and rollups of closed minutes (added to any stored for that minute).
+    package var metricSamples: [MetricSampleRecord] = []
+    package var metricRollups: [MetricRollupRecord] = []
     /// Rollouts that changed (a batch released, a wait begun, a pause, an abort), by job.
     package var rollouts: [String: Rollout] = [:]
     /// Jobs for the nodes of released batches: published once this batch is committed, so
@@ -32,12 +35,14 @@ package struct PendingWrites: Sendable {
 
     package var isEmpty: Bool {
         nodes.isEmpty && executions.isEmpty && chunks.isEmpty && finishedJobs.isEmpty && forgottenNodes.isEmpty
-            && enrollments.isEmpty && cancellations.isEmpty && audit.isEmpty && rollouts.isEmpty && afterCommit.isEmpty
+            && enrollments.isEmpty && cancellations.isEmpty && audit.isEmpty && metricSamples.isEmpty && metricRollups.isEmpty
+            && rollouts.isEmpty && afterCommit.isEmpty
     }
 
     /// Rows this commit would write.
     package var rowCount: Int {
-        nodes.count + executions.count + chunks.count + enrollments.count + cancellations.count + audit.count + rollouts.count
+        nodes.count + executions.count + chunks.count + enrollments.count + cancellations.count + audit.count
+            + metricSamples.count + metricRollups.count + rollouts.count
     }
 
     package mutating func save(_ node: NodeRecord, announce: Bool) {

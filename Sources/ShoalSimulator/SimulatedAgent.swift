@@ -31,6 +31,8 @@ final class SimulatedAgent: MQTTSwarmHandler {
     private let startedAt = Date().timeIntervalSince1970
     private var heartbeatTimer: SwarmTimer?
     private var heartbeatSeq: UInt64 = 0
+    private var metricsTimer: SwarmTimer?
+    private var metricsSeq = 0
     /// The ledger: every job this node has claimed, by `PreparedJob.serial` (memory only,
     /// never pruned; an integer is cheaper to hash than a job id, once per node per job).
     private var claimed = Set<Int>()
@@ -74,6 +76,7 @@ final class SimulatedAgent: MQTTSwarmHandler {
         }
         publishBirth(client)
         if heartbeatTimer == nil { scheduleHeartbeat(on: client.loop, first: true) }
+        if metricsTimer == nil, fleet.configuration.metricsInterval != nil { scheduleMetrics(on: client.loop, first: true) }
         fleet.agentConnected()
     }
 
@@ -111,6 +114,22 @@ final class SimulatedAgent: MQTTSwarmHandler {
             _ = try? client.publish(topics.heartbeat(node), Wire.encode(beat), qos: 0)
         }
         scheduleHeartbeat(on: loop, first: false)
+    }
+
+    /// Metric batches on the heartbeat's schedule: first after 0.1–1.1 intervals, then
+    /// every interval ±10 %.
+    private func scheduleMetrics(on loop: SwarmLoop, first: Bool) {
+        guard let interval = fleet.configuration.metricsInterval else { return }
+        let factor = first ? Double.random(in: 0.1..<1.1, using: &fleet.random) : Double.random(in: 0.9..<1.1, using: &fleet.random)
+        metricsTimer = loop.schedule(after: .milliseconds(Int64(interval * factor * 1000))) { [weak self] loop in
+            guard let self else { return }
+            metricsSeq += 1
+            if let client, client.isConnected {
+                let payload = SyntheticMetrics.payload(node: node, at: now(), seq: metricsSeq, values: fleet.configuration.metricValues)
+                _ = try? client.publish(topics.metrics(node), payload, qos: 0)
+            }
+            scheduleMetrics(on: loop, first: false)
+        }
     }
 
     // MARK: Messages

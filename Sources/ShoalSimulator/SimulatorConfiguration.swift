@@ -40,14 +40,21 @@ public struct SimulatorConfiguration: Sendable {
     /// on `{prefix}/bench/raw/reply`, with the payload followed by a space and its node id.
     /// Under the prefix, so that the secure profile's ACL lets the dispatcher's user use them.
     public var rawEcho: Bool
+    /// Seconds between metric batches (jittered like heartbeats); nil: none (bench/ingest sets it).
+    public var metricsInterval: Double?
+    /// Values in each simulated sample (see `SyntheticMetrics`).
+    public var metricValues: Int
 
     public init(
         broker: BrokerAddress, topics: TopicTree = TopicTree(), idPrefix: String = "sim", first: Int = 1, count: Int,
         fleetSize: Int? = nil, labels: LabelSpec = .default, heartbeatInterval: Double = 5, failRate: Double = 0,
         taskTime: Double = 0, version: String, username: String? = nil, password: String? = nil,
-        clockSkewAllowance: Double = 5, maxConnecting: Int = 64, rawEcho: Bool = false, tls: MQTTTLS? = nil
+        clockSkewAllowance: Double = 5, maxConnecting: Int = 64, rawEcho: Bool = false, tls: MQTTTLS? = nil,
+        metricsInterval: Double? = nil, metricValues: Int = 25
     ) {
         self.tls = tls
+        self.metricsInterval = metricsInterval
+        self.metricValues = metricValues
         self.broker = broker
         self.topics = topics
         self.idPrefix = idPrefix

@@ -71,13 +71,15 @@ public final class ShoalProcess: Sendable {
     public static func agent(_ id: String, labels: [String: String], broker: BrokerAddress, home: String,
                              heartbeat: String = "1s", standalone: Bool = false,
                              isolateCommand: String? = nil, releaseCommand: String? = nil,
-                             arguments extra: [String] = []) throws -> ShoalProcess {
+                             metricsInterval: String = "off", arguments extra: [String] = []) throws -> ShoalProcess {
         let labelArguments = labels.sorted { $0.key < $1.key }.flatMap { ["--label", "\($0.key)=\($0.value)"] }
         let data = home + "/agents/\(id)"
         let arguments = ["--id", id, "--data-dir", data, "--heartbeat", heartbeat,
                          "--log-level", "debug",
                          "--isolate-command", isolateCommand ?? "touch '\(data)/isolated'",
-                         "--release-command", releaseCommand ?? "rm -f '\(data)/isolated'"] + labelArguments + extra
+                         "--release-command", releaseCommand ?? "rm -f '\(data)/isolated'",
+                         // Off unless a test is about metrics: replies stay as the tests expect them.
+                         "--metrics-interval", metricsInterval] + labelArguments + extra
         if standalone {
             return try start(id, arguments, broker: broker, home: home, executable: ShoalBinary.agentPath)
         }

@@ -12,6 +12,7 @@ enum ShoalBench {
         usage: shoal-bench raw-roundtrip [--broker mqtt://HOST:PORT] [--subscribers N] [--runs N] [--timeout SECONDS]
                       [--tls-ca PATH] [--username U] [--password-file PATH] [--topic-prefix P]
                shoal-bench raw-fanout --expect N --cells R/A/O,... [--broker URL] [--runs N] [--timeout SECONDS]
+               shoal-bench raw-count [--topic FILTER] [--seconds N] [--every N] [--broker URL]
                shoal-bench fuzz [--payloads N] [--seed N] [--hang SECONDS]
 
           fuzz            Mutated payloads (bit flips, truncations, splices, huge numbers, deep
@@ -24,6 +25,10 @@ enum ShoalBench {
                           answer on bench/raw/reply; a run lasts until --expect answers are in.
                           One warm-up run, then --runs runs (default 5). Prints `raw_ms` lines and
                           `raw_median_ms`.
+
+          raw-count       The raw subscriber for bench/ingest: subscribes to --topic (default
+                          shoal/v1/node/+/metrics, QoS 0) and prints `raw_count t=S messages=M bytes=B`
+                          every --every seconds (default 5) for --seconds (default 60).
 
           raw-roundtrip   The raw MQTT baseline for `shoal run --all`: N clients subscribe to one
                           job topic; each run publishes one message (QoS 1) to it, every subscriber
@@ -71,6 +76,8 @@ enum ShoalBench {
                 let times = try await RawFanOut.measure(options, logger: logger)
                 for (index, value) in times.enumerated() { print("raw_ms run=\(index + 1) value=\(formatted(value))") }
                 print("raw_median_ms=\(formatted(median(times)))")
+            case "raw-count":
+                try await RawCount.measure(try RawCount.Options(parsing: Array(arguments.dropFirst())), logger: logger)
             default:
                 throw UsageError("unknown subcommand '\(arguments[0])'")
             }

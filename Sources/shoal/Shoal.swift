@@ -15,7 +15,7 @@ struct Shoal: AsyncParsableCommand {
             """,
         version: "0.1.0",
         groupedSubcommands: [
-            CommandGroup(name: "Work on the fleet", subcommands: [Run.self, Nodes.self, Jobs.self, Rules.self, Audit.self, Keys.self]),
+            CommandGroup(name: "Work on the fleet", subcommands: [Run.self, Nodes.self, Jobs.self, Top.self, Metrics.self, Rules.self, Audit.self, Keys.self]),
             CommandGroup(name: "Run the pieces", subcommands: [Up.self, AgentCommand.self, Dispatcher.self, Simulate.self]),
         ]
     )

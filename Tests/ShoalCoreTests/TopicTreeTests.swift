@@ -24,6 +24,7 @@ struct TopicTreeTests {
         #expect(topics.birth("n1") == "shoal/v1/node/n1/birth")
         #expect(topics.death("n1") == "shoal/v1/node/n1/death")
         #expect(topics.heartbeat("n1") == "shoal/v1/node/n1/hb")
+        #expect(topics.metrics("n1") == "shoal/v1/node/n1/metrics")
         #expect(topics.execStatus(node: "n1", job: "j1") == "shoal/v1/node/n1/exec/j1/status")
         #expect(topics.execOutput(node: "n1", job: "j1") == "shoal/v1/node/n1/exec/j1/out")
         #expect(topics.api(.submitJob) == "shoal/v1/api/jobs.submit")
@@ -42,7 +43,7 @@ struct TopicTreeTests {
 
     @Test func dispatcherFilters() {
         #expect(topics.dispatcherFilters == [
-            "shoal/v1/node/+/birth", "shoal/v1/node/+/death", "shoal/v1/node/+/hb",
+            "shoal/v1/node/+/birth", "shoal/v1/node/+/death", "shoal/v1/node/+/hb", "shoal/v1/node/+/metrics",
             "shoal/v1/node/+/exec/+/status", "shoal/v1/node/+/exec/+/out", "shoal/v1/api/+",
             "shoal/v1/enroll/+/request",
         ])
@@ -58,6 +59,7 @@ struct TopicTreeTests {
         #expect(topics.route("shoal/v1/node/n1/birth") == .birth(node: "n1"))
         #expect(topics.route("shoal/v1/node/n1/death") == .death(node: "n1"))
         #expect(topics.route("shoal/v1/node/n1/hb") == .heartbeat(node: "n1"))
+        #expect(topics.route("shoal/v1/node/n1/metrics") == .metrics(node: "n1"))
         #expect(topics.route("shoal/v1/node/n1/job") == .nodeJob(node: "n1"))
         #expect(topics.route("shoal/v1/node/n1/ctl") == .nodeControl(node: "n1"))
         #expect(topics.route("shoal/v1/node/n1/exec/j1/status") == .execStatus(node: "n1", job: "j1"))

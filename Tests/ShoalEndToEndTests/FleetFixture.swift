@@ -27,10 +27,11 @@ final class Fleet: @unchecked Sendable {
     var address: BrokerAddress { broker.address }
 
     @discardableResult
-    func startAgent(_ id: String, labels: [String: String], arguments: [String] = []) throws -> ShoalProcess {
+    func startAgent(_ id: String, labels: [String: String], arguments: [String] = [], metricsInterval: String = "off") throws -> ShoalProcess {
         self.labels[id] = labels
         agentArguments[id] = arguments
-        let agent = try ShoalProcess.agent(id, labels: labels, broker: address, home: home, arguments: arguments)
+        let agent = try ShoalProcess.agent(id, labels: labels, broker: address, home: home, metricsInterval: metricsInterval,
+                                           arguments: arguments)
         agents[id] = agent
         return agent
     }

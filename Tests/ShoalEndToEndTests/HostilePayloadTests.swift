@@ -13,7 +13,7 @@ import Testing
             let topics = TopicTree()
             let cell = Cell(labels: ["region": "eu", "role": "web", "arch": NodeFactsArch.current])
             var targets = [
-                topics.birth("target"), topics.death("target"), topics.heartbeat("target"),
+                topics.birth("target"), topics.death("target"), topics.heartbeat("target"), topics.metrics("target"),
                 topics.birth("intruder"), topics.heartbeat("intruder"),
                 topics.execStatus(node: "target", job: "j1"), topics.execOutput(node: "target", job: "j1"),
                 topics.nodeJob("target"), topics.nodeControl("target"), topics.cellJob(cell),
@@ -29,6 +29,12 @@ import Testing
                 Array(#"{"v":"1","id":"../../etc","selector":"region=(","task":{"kind":"rm"},"nodes":["target"]}"#.utf8),
                 Array(#"{"v":1,"job":"j1","node":"target","seq":1,"state":"exploded","at":"now"}"#.utf8),
                 Array(#"{"op":"cancel","job":{"a":1}}"#.utf8),
+                // Metrics: numbers out of range, NaN, negative, a huge array, a hostile name.
+                Array(#"{"v":1,"node":"target","samples":[{"at":1e300,"values":{"cpu_pct":1e300}}]}"#.utf8),
+                Array(#"{"v":1,"node":"target","samples":[{"at":1800000000,"values":{"cpu_pct":-1,"x":NaN}}]}"#.utf8),
+                Array(("{\"v\":1,\"node\":\"target\",\"samples\":[" + Array(repeating: #"{"at":1800000000,"values":{"load1":1}}"#, count: 10_000)
+                    .joined(separator: ",") + "]}").utf8),
+                Array(#"{"v":1,"node":"target","samples":[{"at":1800000000,"values":{"../../x\u0000":1}}]}"#.utf8),
                 Array(repeating: UInt8(ascii: "x"), count: 10 << 20),
             ]
             let attacker = try MQTTClient(configuration: .init(port: fleet.address.port, clientID: "attacker"),
@@ -66,6 +72,11 @@ import Testing
             let nodes = try await fleet.shoal("nodes", "-o", "json")
             let listed = try decodeJSON([NodeView].self, nodes.stdout)
             #expect(listed.map(\.id) == ["target"], "a malformed birth must not register a node")
+            // No hostile metric value was kept (the agent's own, if any, are in range).
+            let metrics = try await fleet.shoal("metrics", "target", "--metric", "cpu_pct", "--since", "1h", "-o", "json")
+            #expect(metrics.exitCode == 0, "\(metrics.stderr)")
+            let series = try decodeJSON(MetricsQueryResult.self, metrics.stdout).series
+            #expect(series.allSatisfy { $0.points.allSatisfy { (0...100).contains($0[1]) && $0[0] < 9_999_999_999 } })
         }
     }
 }

@@ -17,6 +17,8 @@ ensure_dependencies() {
     # scripts/test-integrations: the Python example and the contract check run in a venv.
     command -v python3 >/dev/null 2>&1 || missing+=(python3)
     python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+    # TopTerminalTests: `shoal top` in a real terminal, read back with capture-pane.
+    command -v tmux >/dev/null 2>&1 || missing+=(tmux)
     # deploy/systemd/check: systemd-analyze verify.
     command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
     if [ ${#missing[@]} -eq 0 ]; then

@@ -21,6 +21,7 @@ public enum APIOperation: String, Sendable, CaseIterable, Codable {
     case releaseNode = "nodes.release"
     case labelNode = "nodes.label"
     case listAudit = "audit.list"
+    case queryMetrics = "metrics.query"
     case pauseJob = "jobs.pause"
     case resumeJob = "jobs.resume"
     case planJob = "jobs.plan"

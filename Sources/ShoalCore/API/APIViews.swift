@@ -15,10 +15,17 @@ public struct NodeView: Sendable, Codable, Equatable {
     public var state: NodeAdminState?
     /// The node's agent says its isolation action is in force (from its last birth).
     public var isolated: Bool?
+    /// The latest of the node's `summaryMetrics` (percentages to 0.1, load to 0.01);
+    /// absent for a node that has sent no metrics.
+    public var metrics: [String: Double]?
+
+    /// The metrics a node listing carries; every other one: `metrics.query`.
+    public static let summaryMetrics = ["cpu_pct", "mem_used_pct", "disk_used_pct", "load1", "swap_used_pct"]
 
     public init(id: String, labels: [String: String], online: Bool, version: String,
                 firstSeen: Double, lastSeen: Double, clockOffset: Double? = nil, enrollment: EnrollmentState? = nil,
-                state: NodeAdminState? = nil, isolated: Bool? = nil) {
+                state: NodeAdminState? = nil, isolated: Bool? = nil, metrics: [String: Double]? = nil) {
+        self.metrics = metrics
         self.id = id
         self.labels = labels
         self.online = online

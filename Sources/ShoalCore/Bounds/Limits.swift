@@ -46,4 +46,17 @@ public enum Limits {
     public static let auditDetailBytes = 512
     /// Jobs in one `jobs.list` reply, entries in one `audit.list` reply.
     public static let listLimit: ClosedRange<Int> = 1...1_000
+
+    /// How often an agent reads its metrics: 1 s to 1 hour (0 or `off` disables them).
+    public static let metricsInterval: ClosedRange<Double> = 1...3_600
+    /// Samples in one `node/{id}/metrics` message (an agent that was cut off sends what it kept).
+    public static let metricSamplesPerMessage = 360
+    /// Values in one sample (many mounts, sensors and GPUs), and in one message.
+    public static let metricValuesPerSample = 1_024
+    public static let metricValuesPerMessage = 20_000
+    /// How far back `metrics.query` reaches: up to 400 days.
+    public static let metricsSince: ClosedRange<Double> = 1...(400 * 86_400)
+    /// Points per series in a `metrics.query` reply, and series (node × metric) per reply.
+    public static let metricPoints: ClosedRange<Int> = 1...2_000
+    public static let metricSeries = 5_000
 }

@@ -15,6 +15,7 @@ public struct TopicTree: Sendable, Hashable {
     public func birth(_ node: String) -> String { "\(prefix)/node/\(node)/birth" }
     public func death(_ node: String) -> String { "\(prefix)/node/\(node)/death" }
     public func heartbeat(_ node: String) -> String { "\(prefix)/node/\(node)/hb" }
+    public func metrics(_ node: String) -> String { "\(prefix)/node/\(node)/metrics" }
     public func execStatus(node: String, job: String) -> String { "\(prefix)/node/\(node)/exec/\(job)/status" }
     public func execOutput(node: String, job: String) -> String { "\(prefix)/node/\(node)/exec/\(job)/out" }
     public func api(_ operation: APIOperation) -> String { "\(prefix)/api/\(operation.rawValue)" }
@@ -29,7 +30,7 @@ public struct TopicTree: Sendable, Hashable {
     /// What the dispatcher subscribes to: every node's reports and the API.
     public var dispatcherFilters: [String] {
         [
-            "\(prefix)/node/+/birth", "\(prefix)/node/+/death", "\(prefix)/node/+/hb",
+            "\(prefix)/node/+/birth", "\(prefix)/node/+/death", "\(prefix)/node/+/hb", "\(prefix)/node/+/metrics",
             "\(prefix)/node/+/exec/+/status", "\(prefix)/node/+/exec/+/out", "\(prefix)/api/+",
             "\(prefix)/enroll/+/request",
         ]
@@ -44,6 +45,7 @@ public struct TopicTree: Sendable, Hashable {
         case birth(node: String)
         case death(node: String)
         case heartbeat(node: String)
+        case metrics(node: String)
         case execStatus(node: String, job: String)
         case execOutput(node: String, job: String)
         case nodeJob(node: String)
@@ -85,6 +87,7 @@ public struct TopicTree: Sendable, Hashable {
             case "birth": return .birth(node: node)
             case "death": return .death(node: node)
             case "hb": return .heartbeat(node: node)
+            case "metrics": return .metrics(node: node)
             case "job": return .nodeJob(node: node)
             case "ctl": return .nodeControl(node: node)
             default: return nil

@@ -35,7 +35,8 @@ enum WireReader {
         }
     }
 
-    private struct Scanner {
+    /// Internal, not private: readers of nested shapes (`MetricsMessage.read`) drive it too.
+    struct Scanner {
         let bytes: UnsafeBufferPointer<UInt8>
         var position = 0
 

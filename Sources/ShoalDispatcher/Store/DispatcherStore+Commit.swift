@@ -27,6 +27,7 @@ extension DispatcherStore {
                                arguments: [cancellation.job, cancellation.node, cancellation.at])
             }
             try Self.append(batch.audit, db)
+            try Self.insertMetrics(batch.metricSamples, rollups: batch.metricRollups, db)
             for (job, rollout) in batch.rollouts { try Self.saveRollout(rollout, job: job, db) }
         }
     }

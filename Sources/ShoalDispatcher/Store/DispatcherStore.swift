@@ -202,7 +202,32 @@ public final class DispatcherStore: Sendable {
             // JSON of `OperatorSignature`, re-published with the job; absent for unsigned jobs.
             try db.alter(table: "job") { table in table.add(column: "signature", .text) }
         }
-        migrator.registerMigration("v9: rollouts") { db in
+        migrator.registerMigration("v9: metrics") { db in
+            // One row per node per reading, its values as a JSON object (`MetricValuesText`):
+            // a reading of ~25 values is one B-tree insert, not 25. Clustered by time, so
+            // rows arrive at the end of the tree and retention deletes from its start; the
+            // index serves "this node since then". A replayed batch is ignored by the key.
+            try db.create(table: "metric_sample", options: [.withoutRowID]) { table in
+                table.column("at", .double).notNull()
+                table.column("node", .text).notNull()
+                table.column("metrics", .text).notNull()
+                table.primaryKey(["at", "node"])
+            }
+            try db.create(index: "metric_sample_by_node", on: "metric_sample", columns: ["node", "at"])
+            // 1-minute rollups of every metric, kept longer than the raw samples.
+            try db.create(table: "metric_rollup", options: [.withoutRowID]) { table in
+                table.column("node", .text).notNull()
+                table.column("name", .text).notNull()
+                table.column("minute", .double).notNull()
+                table.column("count", .integer).notNull()
+                table.column("min", .double).notNull()
+                table.column("max", .double).notNull()
+                table.column("sum", .double).notNull()
+                table.primaryKey(["node", "name", "minute"])
+            }
+            try db.create(index: "metric_rollup_by_minute", on: "metric_rollup", columns: ["minute"])
+        }
+        migrator.registerMigration("v10: rollouts") { db in
             // A rolled-out job's rollout (plan, batches, how many are out, the wait's start,
             // pause, abort reason) as JSON: small, read at start and by `jobs.get`.
             try db.create(table: "rollout") { table in

@@ -43,9 +43,14 @@ extension Nodes {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the fleet's nodes, their labels and whether they are online.",
-            discussion: "Example: shoal nodes -s 'region=eu,role=web' -o json")
+            discussion: """
+                Metric values are selector keys here (the node's latest; disk_used_pct is its fullest mount).
+                Examples:
+                  shoal nodes -s 'region=eu,role=web' -o json
+                  shoal nodes -s 'disk_used_pct>90'
+                """)
 
-        @Option(name: [.short, .long], help: "Only nodes matching this selector, e.g. 'region=eu,gpus>=1'.")
+        @Option(name: [.short, .long], help: "Only nodes matching this selector, e.g. 'region=eu,gpus>=1' or 'disk_used_pct>90'.")
         var selector: String = ""
 
         @Flag(name: .long, help: "Show every label, not just region, arch and role.")
@@ -65,11 +70,13 @@ extension Nodes {
             }
             output.print(nodes, table: {
                 let keys = labels ? Array(Set(nodes.flatMap(\.labels.keys))).sorted() : ["region", "arch", "role"]
-                var table = Table(headers: ["NODE", "STATUS", "STATE", "LAST SEEN"] + keys.map { $0.uppercased() })
+                var table = Table(headers: ["NODE", "STATUS", "STATE", "LAST SEEN", "CPU", "MEM", "DISK"] + keys.map { $0.uppercased() })
                 let now = Date().timeIntervalSince1970
                 table.rows = nodes.map { node in
                     [node.id, status(node), Self.state(node),
-                     DurationText.format(max(0, now - node.lastSeen)) + " ago"]
+                     DurationText.format(max(0, now - node.lastSeen)) + " ago",
+                     MetricsRendering.percent(node.metrics?["cpu_pct"]), MetricsRendering.percent(node.metrics?["mem_used_pct"]),
+                     MetricsRendering.percent(node.metrics?["disk_used_pct"])]
                         + keys.map { node.labels[$0] ?? "-" }
                 }
                 return table

@@ -46,9 +46,25 @@ struct Dispatcher: AsyncParsableCommand {
         valueName: "path"))
     var ruleSigningKey: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Serve fleet and dispatcher metrics to Prometheus at http://ADDR/metrics, e.g. :9464 or 127.0.0.1:9464.",
+        valueName: "addr"), transform: ListenAddress.parse)
+    var metricsListen: ListenAddress?
+
+    @Option(name: .long, help: "How long raw metric samples are kept, 1m to 30d; 1-minute averages are kept beyond.",
+            transform: DurationArgument.parser("--keep-metrics", in: 60...(30 * 86_400)))
+    var keepMetrics = DurationArgument("6h", seconds: 6 * 3600)
+
+    @Option(name: .long, help: "How long 1-minute metric averages are kept, 1h to 3650d (at least --keep-metrics).",
+            transform: DurationArgument.parser("--keep-metric-rollups", in: 3600...(3650 * 86_400)))
+    var keepMetricRollups = DurationArgument("30d", seconds: 30 * 86_400)
+
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
+        if keepMetricRollups.seconds < keepMetrics.seconds {
+            throw ValidationError("--keep-metric-rollups (\(keepMetricRollups)) is shorter than --keep-metrics (\(keepMetrics)); make it at least as long")
+        }
         guard (1...(1 << 20)).contains(keepOutputMib) else {
             throw ValidationError("--keep-output-mib must be between 1 and 1048576 (1 TiB), e.g. --keep-output-mib 1024")
         }
@@ -105,7 +121,27 @@ struct Dispatcher: AsyncParsableCommand {
             username: connection.resolvedUsername, password: try connection.password, tls: connection.tls,
             commitWindow: commitWindow.duration,
             retention: RetentionPolicy(maxAge: keepJobs.seconds, maxBytes: keepOutputMib << 20), rules: fileRules,
-            enrollment: try enrollment, ruleSigningKey: try ruleSigningKey.map(Self.readKey))
+            enrollment: try enrollment, ruleSigningKey: try ruleSigningKey.map(Self.readKey),
+            metricsListen: metricsListen.map { ($0.host, $0.port) },
+            metricsRawWindow: keepMetrics.seconds, metricsRollupWindow: keepMetricRollups.seconds)
         try await ServiceRuntime.run(ShoalDispatcher.Dispatcher(configuration: configuration, logger: logger), logger: logger)
+    }
+}
+
+/// `--metrics-listen`: `HOST:PORT`, `:PORT` (every address), `[V6]:PORT`.
+struct ListenAddress: Sendable, Equatable {
+    var host: String
+    var port: UInt16
+
+    @Sendable static func parse(_ text: String) throws -> ListenAddress {
+        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else {
+            throw ValidationError("--metrics-listen '\(text)': give HOST:PORT or :PORT, e.g. :9464 or 127.0.0.1:9464")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard host.utf8.count <= 255, !host.contains(where: { $0 == " " || $0 == "/" }) else {
+            throw ValidationError("--metrics-listen '\(text)': '\(host)' is not a host name or address")
+        }
+        return ListenAddress(host: host, port: port)
     }
 }

@@ -57,6 +57,13 @@ struct Simulate: AsyncParsableCommand {
     @Flag(name: .long, help: "Also answer bench/fanout's raw baseline (PREFIX/bench/raw/job/{cell} -> PREFIX/bench/raw/reply).")
     var rawEcho = false
 
+    @Option(name: .long, help: "Also send a metric batch every interval, 1s to 1h (jittered ±10%; bench/ingest), or off.",
+            transform: MetricsInterval.parse)
+    var metricsInterval = MetricsInterval.off
+
+    @Option(name: .long, help: "Values in each simulated metric sample, 1 to 1024.")
+    var metricValues = 25
+
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var logging: LoggingOptions
 
@@ -88,6 +95,9 @@ struct Simulate: AsyncParsableCommand {
         guard TopicTree.isValidLevel(idPrefix), idPrefix.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
         else {
             throw ValidationError("--id-prefix '\(idPrefix)' may use letters, digits, '-', '_' and '.' only, e.g. --id-prefix sim")
+        }
+        guard (1...Limits.metricValuesPerSample).contains(metricValues) else {
+            throw ValidationError("--metric-values must be between 1 and \(Limits.metricValuesPerSample), e.g. --metric-values 25")
         }
         guard maxConnecting >= 1 else { throw ValidationError("--max-connecting must be at least 1, e.g. --max-connecting 64") }
         if worker {
@@ -128,6 +138,7 @@ struct Simulate: AsyncParsableCommand {
             if let path { arguments += [flag, path] }
         }
         if rawEcho { arguments.append("--raw-echo") }
+        arguments += ["--metrics-interval", metricsInterval.text, "--metric-values", String(metricValues)]
         return arguments
     }
 }
@@ -147,7 +158,7 @@ extension Simulate {
             heartbeatInterval: heartbeat.seconds, failRate: failRate,
             taskTime: taskTime.seconds, version: shoalVersion,
             username: connection.resolvedUsername, password: try connection.password, maxConnecting: maxConnecting,
-            rawEcho: rawEcho, tls: connection.tls)
+            rawEcho: rawEcho, tls: connection.tls, metricsInterval: metricsInterval.seconds, metricValues: metricValues)
         let simulator: FleetSimulator
         do {
             simulator = try FleetSimulator(configuration: configuration, logger: logger)

@@ -1,9 +1,14 @@
 /// A plain text table: a header row and left-aligned columns, two spaces apart.
-struct Table {
-    var headers: [String]
-    var rows: [[String]] = []
+package struct Table {
+    package var headers: [String]
+    package var rows: [[String]] = []
 
-    func render() -> String {
+    package init(headers: [String], rows: [[String]] = []) {
+        self.headers = headers
+        self.rows = rows
+    }
+
+    package func render() -> String {
         var widths = headers.map(\.count)
         for row in rows {
             for (index, cell) in row.enumerated() where index < widths.count {
@@ -18,7 +23,7 @@ struct Table {
         return ([line(headers)] + rows.map(line)).joined(separator: "\n")
     }
 
-    func csv() -> String {
+    package func csv() -> String {
         func escape(_ cell: String) -> String {
             cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
                 ? "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\""
@@ -29,7 +34,7 @@ struct Table {
 }
 
 extension String {
-    func replacingOccurrences(of target: String, with replacement: String) -> String {
+    package func replacingOccurrences(of target: String, with replacement: String) -> String {
         split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }
