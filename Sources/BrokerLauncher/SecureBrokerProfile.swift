@@ -112,6 +112,7 @@ public struct SecureBrokerProfile: Sendable {
         topic write \(p)/api/jobs.get
         topic write \(p)/api/jobs.list
         topic write \(p)/api/jobs.output
+        topic write \(p)/api/jobs.plan
         topic write \(p)/api/nodes.list
         topic read \(p)/events/#
 

@@ -53,6 +53,9 @@ extension EngineShell {
         case .queryMetrics:
             payload = respond(request, routing) { try self.queryMetrics(try Wire.decode(MetricsQueryRequest.self, from: $0)) }
         case .queryLogs: payload = respond(request, routing) { try self.queryLogs(try Wire.decode(LogQueryRequest.self, from: $0)) }
+        case .pauseJob: payload = respond(request, routing) { try self.setPaused(true, try Wire.decode(RolloutControlRequest.self, from: $0)) }
+        case .resumeJob: payload = respond(request, routing) { try self.setPaused(false, try Wire.decode(RolloutControlRequest.self, from: $0)) }
+        case .planJob: payload = respond(request, routing) { try self.engine.preview(try Wire.decode(SubmitJobRequest.self, from: $0)) }
         }
         _ = try? client.publish(MQTTMessage(topic: replyTopic, payload: payload, qos: 1, correlationData: request.correlationData))
     }
@@ -82,7 +85,8 @@ extension EngineShell {
         // Durable before anything is published: the job with its expected nodes, one row,
         // which stands for their `queued` executions until the job is folded (`recordJob`),
         // and who submitted it.
-        try store.recordJob(submission.job, expectedNodes: submission.expected, audit: submission.audit)
+        try store.recordJob(submission.job, expectedNodes: submission.expected, audit: submission.audit,
+                            rollout: submission.rollout)
         for publication in submission.publications {
             do {
                 try client.publish(publication.topic, publication.payload, qos: publication.qos)
@@ -98,7 +102,8 @@ extension EngineShell {
         logger.debug("Job submitted", metadata: ["job.id": "\(id)", "job.expected": "\(submission.expected.count)",
                                                  "job.publications": "\(submission.publications.count)"])
         let reported = request.summary ? executions.filter { engine.nodes[$0.node]?.online != true } : executions
-        return JobDetail(job: engine.jobView(submission.job, counts: executions.isEmpty ? [:] : ["queued": executions.count]),
+        return JobDetail(job: engine.jobView(submission.job, counts: executions.isEmpty ? [:] : ["queued": executions.count],
+                                             rollout: submission.rollout),
                          executions: reported.map(engine.executionView))
     }
 
@@ -113,7 +118,8 @@ extension EngineShell {
             if let text = output[execution.node] { budget.fill(&view, stdout: text.stdout, stderr: text.stderr) }
             return view
         }
-        return JobDetail(job: engine.jobView(job, counts: try store.counts(of: job.id)), executions: executions)
+        let rollout = try engine.active[job.id]?.rollout ?? store.rollout(of: job.id)
+        return JobDetail(job: engine.jobView(job, counts: try store.counts(of: job.id), rollout: rollout), executions: executions)
     }
 
     /// Output all of a `jobs.get` reply may carry; with names and states it stays well
@@ -122,8 +128,10 @@ extension EngineShell {
 
     func listJobs(_ request: ListJobsRequest) throws -> [JobView] {
         try Bounds.check(request.limit, "limit", in: Limits.listLimit)
-        return try store.recentJobs(limit: request.limit).map { record, counts in
-            var view = engine.jobView(record, counts: counts)
+        let jobs = try store.recentJobs(limit: request.limit)
+        let rollouts = try store.rollouts(of: jobs.map(\.0.id))
+        return jobs.map { record, counts in
+            var view = engine.jobView(record, counts: counts, rollout: engine.active[record.id]?.rollout ?? rollouts[record.id])
             view.task = view.task.abbreviated(to: Limits.listedTaskCharacters)
             view.selector = Bounds.prefix(view.selector, maxBytes: Limits.listedTaskCharacters).text
             return view
@@ -159,6 +167,17 @@ extension EngineShell {
         engine.recordCancelOfFinishedJob(request)
         flush()
         return CancelJobResult(job: job.id, alreadyFinished: true, stopping: 0, canceled: 0, unchanged: job.expected)
+    }
+
+    /// `jobs.pause` / `jobs.resume`: committed (with its audit entry) before a resumed
+    /// rollout's next batch goes out.
+    func setPaused(_ paused: Bool, _ request: RolloutControlRequest) throws -> JobView {
+        if let view = try engine.setPaused(paused, request) {
+            commitThenPublish()
+            return view
+        }
+        guard let job = try store.job(request.id) else { throw APIError("no job with id '\(request.id)'") }
+        throw APIError("job '\(job.id)' has finished; nothing is left to \(paused ? "pause" : "resume")")
     }
 
     func setState(_ action: AuditAction, _ payload: [UInt8]) throws -> NodeView {

@@ -60,7 +60,8 @@ final class EngineShell {
             nodes: try store.allNodes(),
             unfinished: try store.unfinishedJobs().map { job, executions in (job, executions, try store.output(of: job.id)) },
             enrollments: try store.allEnrollments(),
-            cancellations: try store.openCancellations())
+            cancellations: try store.openCancellations(),
+            rollouts: try store.openRollouts())
         let policy = EnrollmentPolicy(autoApprove: enrollment?.autoApprove, reservedIDs: SecureBrokerProfile.roleUsers)
         for rule in rules {
             try rule.validate()
@@ -167,6 +168,8 @@ final class EngineShell {
         let (announcements, finished) = engine.committed(batch)
         unfolded += finished
         events.announce(announcements)
+        // Rollout batches whose release this commit made durable.
+        publishOutbox()
     }
 
     /// Moves finished jobs' executions from the log into their table, off the path of

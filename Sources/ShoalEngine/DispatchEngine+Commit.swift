@@ -49,6 +49,8 @@ extension DispatchEngine {
         announcements += logEvents(batch.logEntries)
         announcements += logAcks(batch.logAcks)
         finishedOutput = [:]
+        // Batches released in this commit go out now that their release is durable.
+        outbox += batch.afterCommit
         return (announcements, finished)
     }
 }

@@ -141,9 +141,9 @@ extension DispatchEngine {
             finishedOutput[ExecutionKey(job: job, node: node)] = (output.stdout, output.stderr)
         }
         if entry.unfinished == 0 {
-            pending.finishedJobs.append((job, now()))
-            finishing[job] = entry.executions
-            active[job] = nil
+            finish(job, entry, at: now())
+        } else if next.isTerminal && entry.rollout != nil && entry.mayAdvanceRollout(after: node, ended: next) {
+            advanceRollout(job)
         }
     }
 

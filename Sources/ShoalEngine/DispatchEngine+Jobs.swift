@@ -10,11 +10,60 @@ extension DispatchEngine {
         package let publications: [Publication]
         /// Recorded with the job, in its transaction.
         package let audit: AuditRecord
+        /// The job's rollout, its first batch released (recorded with the job); nil for a
+        /// job sent to every node at once.
+        package let rollout: Rollout?
     }
 
     /// Checks a request and plans its fan-out against the registry as it is now. Changes
     /// nothing: the job exists once the owner has recorded it and called `accept`.
     package func plan(_ request: SubmitJobRequest, id: String) throws -> Submission {
+        let (selector, plan) = try resolve(request)
+        let time = now()
+        let task = request.taskToRun
+        let job = JobRecord(id: id, selector: selector.text, task: task, timeout: request.timeout,
+                            deadline: time + request.deadlineIn, createdAt: time, expected: plan.expected.count,
+                            finishedAt: plan.expected.isEmpty ? time : nil, incident: request.incident,
+                            signature: request.signature)
+        var detail = (request.incident ? "incident " : "") + "selector '\(selector.text)' " + task.description
+        var rollout: Rollout?
+        let publications: [Publication]
+        if let rolloutPlan = request.rollout {
+            // A rollout goes node by node (`node/{id}/job`): a cell topic would reach nodes
+            // of later batches too. Batches take the nodes in id order (docs/rollouts.md).
+            var started = Rollout(plan: rolloutPlan, nodes: Self.rolloutOrder(plan.expected))
+            var first: [String] = []
+            if case .release(_, let nodes) = started.next(states: [:], at: time) { first = nodes }
+            rollout = started
+            publications = first.map { node in
+                Publication(topic: topics.nodeJob(node), payload: Wire.encode(jobMessage(job, selector: selector, nodes: [node])))
+            }
+            detail = "rollout " + Self.describe(rolloutPlan) + " " + detail
+        } else {
+            publications = plan.publications.map { publication in
+                let topic = switch publication.target {
+                case .cell(let cell): topics.cellJob(cell)
+                case .node(let node): topics.nodeJob(node)
+                }
+                return Publication(topic: topic, payload: Wire.encode(jobMessage(job, selector: selector, nodes: publication.nodes)))
+            }
+        }
+        let audit = AuditRecord(at: time, actor: Self.actor(request.actor, signature: request.signature), action: .submit,
+                                target: id, detail: detail)
+        return Submission(job: job, expected: plan.expected, publications: publications, audit: audit, rollout: rollout)
+    }
+
+    /// What `plan` would do with a request, without doing it (`jobs.plan`, `shoal run --dry-run`).
+    package func preview(_ request: SubmitJobRequest) throws -> JobPlanView {
+        let (selector, plan) = try resolve(request)
+        let nodes = Self.rolloutOrder(plan.expected)
+        let batches = request.rollout.map { $0.batches(of: nodes) } ?? (nodes.isEmpty ? [] : [nodes])
+        return JobPlanView(selector: selector.text, task: request.taskToRun, expected: nodes.count, batches: batches,
+                           rollout: request.rollout, offline: nodes.filter { self.nodes[$0]?.online != true })
+    }
+
+    /// The request checked, its selector parsed and resolved against the registry.
+    private func resolve(_ request: SubmitJobRequest) throws -> (Selector, FanOutPlanner.Plan) {
         try request.validate()
         let selector: Selector
         do {
@@ -25,26 +74,29 @@ extension DispatchEngine {
         if selector.isEmpty && !request.all {
             throw EngineError("empty selector: give a selector, or say all=true (shoal run --all) to target every node")
         }
-        let time = now()
-        let plan = planner.plan(selector, registry: registry(incident: request.incident))
-        let job = JobRecord(id: id, selector: selector.text, task: request.task, timeout: request.timeout,
-                            deadline: time + request.deadlineIn, createdAt: time, expected: plan.expected.count,
-                            finishedAt: plan.expected.isEmpty ? time : nil, incident: request.incident,
-                            signature: request.signature)
-        let publications = plan.publications.map { publication in
-            // The signature is passed through: only agents hold the trust that verifies it.
-            let message = JobMessage(id: id, selector: selector, task: request.task, timeout: request.timeout,
-                                     deadline: job.deadline, nodes: publication.nodes, createdAt: time,
-                                     incident: request.incident ? true : nil, signature: request.signature)
-            let topic = switch publication.target {
-            case .cell(let cell): topics.cellJob(cell)
-            case .node(let node): topics.nodeJob(node)
-            }
-            return Publication(topic: topic, payload: Wire.encode(message))
-        }
-        let audit = AuditRecord(at: time, actor: Self.actor(request.actor, signature: request.signature), action: .submit, target: id,
-                                detail: (request.incident ? "incident " : "") + "selector '\(selector.text)' " + request.task.description)
-        return Submission(job: job, expected: plan.expected, publications: publications, audit: audit)
+        return (selector, planner.plan(selector, registry: registry(incident: request.incident)))
+    }
+
+    /// The order batches take nodes in: by id, byte by byte (as `jobs show` lists them),
+    /// so a dry run and a submission made at the same moment cut the same batches.
+    static func rolloutOrder(_ nodes: [String]) -> [String] {
+        nodes.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
+    /// `batch 3, canary 1, wait 2s, max failures 1`, for the audit record.
+    static func describe(_ plan: RolloutPlan) -> String {
+        var parts = ["batch \(plan.batch)"]
+        if plan.canary > 0 { parts.append("canary \(plan.canary)") }
+        if plan.wait > 0 { parts.append("wait \(DurationText.format(plan.wait))") }
+        parts.append("max failures \(plan.maxFailures)")
+        return "(" + parts.joined(separator: ", ") + ")"
+    }
+
+    /// The message that carries a recorded job to `nodes`. The signature is passed
+    /// through: only agents hold the trust that verifies it (it does not cover `nodes`).
+    func jobMessage(_ job: JobRecord, selector: Selector, nodes: [String]) -> JobMessage {
+        JobMessage(id: job.id, selector: selector, task: job.task, timeout: job.timeout, deadline: job.deadline,
+                   nodes: nodes, createdAt: job.createdAt, incident: job.incident ? true : nil, signature: job.signature)
     }
 
     /// The nodes a job may expect: ordinary jobs only `active` nodes (cordoned and
@@ -73,7 +125,7 @@ extension DispatchEngine {
         }
         if !executions.isEmpty {
             active[job.id] = ActiveJob(record: job, executions: Dictionary(uniqueKeysWithValues: executions.map { ($0.node, $0) }),
-                                       unfinished: executions.count)
+                                       unfinished: executions.count, rollout: submission.rollout)
         }
         return executions
     }
@@ -89,6 +141,9 @@ extension DispatchEngine {
     /// Publishes a recorded job again to some of its expected nodes, each on its own node
     /// topic. Safe to repeat: each node's ledger runs a job at most once.
     func resend(_ job: JobRecord, to targets: [String]) {
+        // Nodes of a rollout's later batches are never sent the job before their batch is released.
+        let held = active[job.id]?.held ?? []
+        let targets = held.isEmpty ? targets : targets.filter { !held.contains($0) }
         guard !targets.isEmpty, let selector = try? Selector(parsing: job.selector) else { return }
         let canceled = active[job.id]?.cancelRequested ?? []
         for node in targets {
@@ -99,10 +154,7 @@ extension DispatchEngine {
                 publish(topics.nodeControl(node), Wire.encode(order))
                 continue
             }
-            let message = JobMessage(id: job.id, selector: selector, task: job.task, timeout: job.timeout,
-                                     deadline: job.deadline, nodes: [node], createdAt: job.createdAt,
-                                     incident: job.incident ? true : nil, signature: job.signature)
-            publish(topics.nodeJob(node), Wire.encode(message))
+            publish(topics.nodeJob(node), Wire.encode(jobMessage(job, selector: selector, nodes: [node])))
         }
         logger.debug("Job sent again", metadata: ["job.id": "\(job.id)", "nodes": "\(targets.count)"])
     }
@@ -114,6 +166,9 @@ extension DispatchEngine {
         for job in active.values {
             resend(job.record, to: job.executions.values.filter { !$0.state.isTerminal }.map(\.node))
         }
+        // Rollouts go on where they were: a wait that ended while the dispatcher was down,
+        // or a batch that finished then, releases the next one now.
+        for id in active.keys.sorted() where active[id]?.rollout != nil { advanceRollout(id) }
     }
 
     /// Removes an offline node for good; its open executions end `skipped`. A live node is
@@ -164,10 +219,10 @@ extension DispatchEngine {
         return views.sorted { $0.id < $1.id }
     }
 
-    package func jobView(_ job: JobRecord, counts: [String: Int]) -> JobView {
+    package func jobView(_ job: JobRecord, counts: [String: Int], rollout: Rollout? = nil) -> JobView {
         JobView(id: job.id, selector: job.selector, task: job.task, timeout: job.timeout, deadline: job.deadline,
                 createdAt: job.createdAt, expected: job.expected, counts: counts, finishedAt: job.finishedAt,
-                incident: job.incident ? true : nil, signer: job.signature?.signer)
+                incident: job.incident ? true : nil, signer: job.signature?.signer, rollout: rollout.map(RolloutView.init))
     }
 }
 

@@ -34,6 +34,14 @@ extension DispatchEngine {
                 result.unchanged += 1
                 continue
             }
+            if job.held.contains(node) {
+                // Never sent (a later batch of a rollout): it simply will not be.
+                execution.state = .canceled
+                execution.reason = "canceled by an operator before the rollout reached this node"
+                closed.append(execution)
+                result.canceled += 1
+                continue
+            }
             if execution.state == .queued && nodes[node]?.online != true {
                 execution.state = .canceled
                 execution.reason = "canceled by an operator before the node received the job; it will not start it"

@@ -12,6 +12,7 @@ extension DispatchEngine {
         for (id, job) in active {
             abandonLost(id, job: job, at: time)
         }
+        advanceDueRollouts(at: time)
         if time >= resyncCheckDue {
             resyncCheckDue = time + 5
             resyncOpenExecutions(at: time)
@@ -93,19 +94,32 @@ extension DispatchEngine {
         guard let job = active[id] else { return }
         let unanswered = job.executions.values.filter { $0.state == .queued }.map { execution in
             var execution = execution
+            if job.held.contains(execution.node) {
+                // Never sent: the rollout did not get this far in time. Not the node's failure.
+                execution.state = .skipped
+                execution.reason = "deadline passed before the rollout reached this node"
+                return execution
+            }
             execution.state = .unreachable
             execution.reason = nodes[execution.node]?.online == true
                 ? "deadline passed; node was online but never acknowledged the job"
                 : "deadline passed; node was offline"
             return execution
         }
+        job.held = []
         close(id, unanswered, at: time)
     }
 
     /// Records terminal states decided here (not reported by the node), finishing the job
-    /// when nothing is left open.
-    func close(_ id: String, _ executions: [ExecutionRecord], at time: Double) {
+    /// when nothing is left open; a rollout then decides whether that ends a batch.
+    func close(_ id: String, _ executions: [ExecutionRecord], at time: Double, advancingRollout: Bool = true) {
         guard let job = active[id], !executions.isEmpty else { return }
+        if job.rollout != nil {
+            for execution in executions {
+                job.held.remove(execution.node)
+                job.openInBatch.remove(execution.node)
+            }
+        }
         for var execution in executions {
             execution.finishedAt = time
             execution.updatedAt = time
@@ -118,9 +132,18 @@ extension DispatchEngine {
         }
         job.unfinished -= executions.count
         if job.unfinished == 0 {
-            pending.finishedJobs.append((id, time))
-            finishing[id] = job.executions
-            active[id] = nil
+            finish(id, job, at: time)
+        } else if advancingRollout && job.rollout != nil {
+            advanceRollout(id)
         }
+    }
+
+    /// Every expected node has ended: the job is finished (committed with the batch).
+    func finish(_ id: String, _ job: ActiveJob, at time: Double) {
+        pending.finishedJobs.append((id, time))
+        // The rollout as it ended (batches released, an abort's reason) stays with the job.
+        if let rollout = job.rollout { pending.rollouts[id] = rollout }
+        finishing[id] = job.executions
+        active[id] = nil
     }
 }

@@ -84,17 +84,39 @@ package final class DispatchEngine {
         var output: [String: CollectedOutput]
         /// Nodes an operator asked to stop this job: they are sent `cancel`, never the job.
         package var cancelRequested: Set<String>
+        /// How the job is rolled out, when it is (`DispatchEngine+Rollout`).
+        package var rollout: Rollout?
+        /// Expected nodes the rollout has not released yet: never sent the job (not by a
+        /// resync, a birth or a restart either) until their batch is.
+        package var held: Set<String>
+        /// When the rollout's wait between batches ends (checked by `tick`).
+        var rolloutDue: Double?
+        /// Nodes of the last released batch still open: only the end of the last of them,
+        /// or a failure, can change what the rollout decides, so other reports of a
+        /// 10,000-node rollout do not ask it (each asking counts over the released nodes).
+        var openInBatch: Set<String> = []
         /// The `cancel` each node was sent, sent again as it was (with the operator's
         /// signature). In memory: after a restart the re-sent cancel is unsigned.
         var cancelOrders: [String: ControlMessage] = [:]
 
         init(record: JobRecord, executions: [String: ExecutionRecord], unfinished: Int,
-             output: [String: CollectedOutput] = [:], cancelRequested: Set<String> = []) {
+             output: [String: CollectedOutput] = [:], cancelRequested: Set<String> = [], rollout: Rollout? = nil) {
             self.record = record
             self.executions = executions
             self.unfinished = unfinished
             self.output = output
             self.cancelRequested = cancelRequested
+            self.rollout = rollout
+            self.held = rollout.map { Set($0.batches.dropFirst($0.released).joined()) } ?? []
+            if let rollout, rollout.released > 0, rollout.released <= rollout.batches.count {
+                openInBatch = Set(rollout.batches[rollout.released - 1].filter { executions[$0]?.state.isTerminal == false })
+            }
+        }
+
+        /// Whether a node's terminal state may change the rollout's decision.
+        func mayAdvanceRollout(after node: String, ended state: ExecutionState) -> Bool {
+            let wasOpen = openInBatch.remove(node) != nil
+            return Rollout.isFailure(state) || (wasOpen && openInBatch.isEmpty)
         }
     }
 
@@ -116,14 +138,18 @@ package final class DispatchEngine {
         package var enrollments: [EnrollmentRecord]
         /// Cancel requests of unfinished jobs: job id → nodes.
         package var cancellations: [String: Set<String>]
+        /// Rollouts of unfinished jobs, as last committed: job id → rollout.
+        package var rollouts: [String: Rollout]
 
         package init(nodes: [NodeRecord] = [],
                      unfinished: [(job: JobRecord, executions: [ExecutionRecord], output: [String: (stdout: String, stderr: String)])] = [],
-                     enrollments: [EnrollmentRecord] = [], cancellations: [String: Set<String>] = [:]) {
+                     enrollments: [EnrollmentRecord] = [], cancellations: [String: Set<String>] = [:],
+                     rollouts: [String: Rollout] = [:]) {
             self.nodes = nodes
             self.unfinished = unfinished
             self.enrollments = enrollments
             self.cancellations = cancellations
+            self.rollouts = rollouts
         }
     }
 
@@ -155,7 +181,7 @@ package final class DispatchEngine {
             active[job.id] = ActiveJob(
                 record: job, executions: Dictionary(uniqueKeysWithValues: executions.map { ($0.node, $0) }),
                 unfinished: executions.filter { !$0.state.isTerminal }.count, output: output,
-                cancelRequested: recovered.cancellations[job.id] ?? [])
+                cancelRequested: recovered.cancellations[job.id] ?? [], rollout: recovered.rollouts[job.id])
         }
     }
 
@@ -209,10 +235,17 @@ package final class DispatchEngine {
     }
 
     package func executionView(_ execution: ExecutionRecord) -> ExecutionView {
-        ExecutionView(job: execution.job, node: execution.node, state: execution.state, exitCode: execution.exitCode,
-                      reason: execution.reason, startedAt: execution.startedAt, finishedAt: execution.finishedAt,
-                      nodeOnline: nodes[execution.node]?.online)
+        var reason = execution.reason
+        // A node a rollout has not reached yet says so, rather than look stuck.
+        if execution.state == .queued, active[execution.job]?.held.contains(execution.node) == true {
+            reason = Self.heldReason
+        }
+        return ExecutionView(job: execution.job, node: execution.node, state: execution.state, exitCode: execution.exitCode,
+                             reason: reason, startedAt: execution.startedAt, finishedAt: execution.finishedAt,
+                             nodeOnline: nodes[execution.node]?.online)
     }
+
+    package static let heldReason = "not sent yet: waits for its batch of the rollout"
 }
 
 /// A message the engine wants published.

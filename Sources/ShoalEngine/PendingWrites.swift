@@ -25,6 +25,12 @@ package struct PendingWrites: Sendable {
     /// Per node and source, the highest line number this batch stores (or had stored
     /// already): told to the node after the commit (`node/{id}/logs/ack`).
     package var logAcks: [String: [String: UInt64]] = [:]
+    /// Rollouts that changed (a batch released, a wait begun, a pause, an abort), by job.
+    package var rollouts: [String: Rollout] = [:]
+    /// Jobs for the nodes of released batches: published once this batch is committed, so
+    /// that a dispatcher killed in between releases the batch again (to the same nodes,
+    /// whose ledgers run it once) instead of forgetting that it went out.
+    package var afterCommit: [Publication] = []
     /// Output chunks that arrived as chunks (not inside a terminal report) in this batch, by
     /// job, for the followers of its events (`JobEvent.output`).
     package var liveOutput: [String: [OutputChunkView]] = [:]
@@ -35,13 +41,13 @@ package struct PendingWrites: Sendable {
     package var isEmpty: Bool {
         nodes.isEmpty && executions.isEmpty && chunks.isEmpty && finishedJobs.isEmpty && forgottenNodes.isEmpty
             && enrollments.isEmpty && cancellations.isEmpty && audit.isEmpty && metricSamples.isEmpty && metricRollups.isEmpty
-            && logEntries.isEmpty && logAcks.isEmpty
+            && logEntries.isEmpty && logAcks.isEmpty && rollouts.isEmpty && afterCommit.isEmpty
     }
 
     /// Rows this commit would write.
     package var rowCount: Int {
         nodes.count + executions.count + chunks.count + enrollments.count + cancellations.count + audit.count
-            + metricSamples.count + metricRollups.count + logEntries.count
+            + metricSamples.count + metricRollups.count + logEntries.count + rollouts.count
     }
 
     package mutating func save(_ node: NodeRecord, announce: Bool) {

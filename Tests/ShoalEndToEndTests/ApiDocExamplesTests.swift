@@ -119,8 +119,9 @@ import Testing
                 #expect(detail.executions.count == detail.job.expected, "\(context): summary defaults to false")
             }
             if detail.job.finishedAt == nil {
-                // Later examples show the job finished: wait for its events, not for time.
-                let (job, expected) = (detail.job.id, detail.job.expected)
+                // Later examples show the job finished (a rollout: its first batch): wait
+                // for its events, not for time.
+                let (job, expected) = (detail.job.id, detail.job.rollout?.batchSizes.first ?? detail.job.expected)
                 _ = try await withTimeout(.seconds(30), "job \(job) to finish") {
                     try await awaitJob(client, job: job) { $0.values.filter(\.state.isTerminal).count == expected }
                 }

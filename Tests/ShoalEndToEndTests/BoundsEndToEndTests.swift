@@ -64,12 +64,27 @@ import Testing
                 (#"{"selector":"role=web","task":{"kind":"exec","argv":[\#(Array(repeating: "\"x\"", count: 5000).joined(separator: ","))]}}"#, "argv count"),
                 (#"{"selector":"\#(String(repeating: "a", count: 5000))",\#(task)}"#, "selector"),
                 (#"{"id":"\#(String(repeating: "a", count: 100))","selector":"role=web",\#(task)}"#, "id"),
+                (#"{"selector":"role=web",\#(task),"rollout":{"batch":1e300}}"#, "batch"),
+                (#"{"selector":"role=web",\#(task),"rollout":{"batch":-1}}"#, "rollout.batch"),
+                (#"{"selector":"role=web",\#(task),"rollout":{"batch":9223372036854775808}}"#, "batch"),
+                (#"{"selector":"role=web",\#(task),"rollout":{"batch":"0%"}}"#, "rollout.batch"),
+                (#"{"selector":"role=web",\#(task),"rollout":{"batch":"101%"}}"#, "rollout.batch"),
+                (#"{"selector":"role=web",\#(task),"rollout":{"canary":-1}}"#, "rollout.canary"),
+                (#"{"selector":"role=web",\#(task),"rollout":{"wait":1e300}}"#, "rollout.wait"),
+                (#"{"selector":"role=web",\#(task),"rollout":{"maxFailures":""}}"#, "maxFailures"),
+                (#"{"selector":"role=web",\#(task),"health":""}"#, "health"),
             ]
             for (index, (body, field)) in submits.enumerated() {
                 try await raw.publish(topics.api(.submitJob), body, correlation: "s\(index)")
                 let reply = try await raw.next(on: raw.replyTopic, as: Reply.self)
                 #expect(reply.ok == false, "\(field)")
                 #expect(reply.error?.contains(field) == true, "\(field): \(reply.error ?? "")")
+            }
+            for (index, body) in [#"{"id":""}"#, #"{"id":"x","actor":"\#(String(repeating: "a", count: 300))"}"#].enumerated() {
+                try await raw.publish(topics.api(.pauseJob), body, correlation: "p\(index)")
+                let reply = try await raw.next(on: raw.replyTopic, as: Reply.self)
+                #expect(reply.ok == false && (reply.error?.contains("id") == true || reply.error?.contains("actor") == true),
+                        "\(reply.error ?? "")")
             }
             try await raw.publish(topics.api(.listJobs), #"{"limit":9223372036854775807}"#, correlation: "l1")
             #expect(try await raw.next(on: raw.replyTopic, as: Reply.self).error?.contains("limit") == true)

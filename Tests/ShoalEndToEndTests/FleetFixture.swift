@@ -53,6 +53,10 @@ final class Fleet: @unchecked Sendable {
 
     /// Runs the CLI against this fleet.
     func shoal(_ arguments: String...) async throws -> CommandResult {
+        try await shoal(arguments)
+    }
+
+    func shoal(_ arguments: [String]) async throws -> CommandResult {
         try await ShoalBinary.run(arguments, broker: address, home: home)
     }
 

@@ -23,6 +23,9 @@ public enum APIOperation: String, Sendable, CaseIterable, Codable {
     case listAudit = "audit.list"
     case queryMetrics = "metrics.query"
     case queryLogs = "logs.query"
+    case pauseJob = "jobs.pause"
+    case resumeJob = "jobs.resume"
+    case planJob = "jobs.plan"
 }
 
 /// Reply routing for clients without MQTT v5 properties.

@@ -23,10 +23,18 @@ public struct SubmitJobRequest: Sendable, Codable, Equatable {
     /// incident); the dispatcher publishes it with the job unchanged, and agents that trust
     /// keys verify it. A signed job must carry its `id`.
     public var signature: OperatorSignature?
+    /// Roll the job out in batches (canary, wait, failure threshold; see docs/rollouts.md)
+    /// instead of sending it to every node at once.
+    public var rollout: RolloutPlan?
+    /// A command run on each node after the task (`/bin/sh -c`): the node fails when it
+    /// fails, and its output is kept with the task's. Unsigned jobs only: a signed job's
+    /// check is part of its signed task (`shoal run --health` joins them before signing).
+    public var health: String?
 
     public init(id: String? = nil, selector: String, all: Bool = false, task: JobTask,
                 timeout: Double = 60, deadlineIn: Double = 600, summary: Bool = false,
-                incident: Bool = false, actor: String? = nil, signature: OperatorSignature? = nil) {
+                incident: Bool = false, actor: String? = nil, signature: OperatorSignature? = nil,
+                rollout: RolloutPlan? = nil, health: String? = nil) {
         self.signature = signature
         self.id = id
         self.selector = selector
@@ -37,10 +45,13 @@ public struct SubmitJobRequest: Sendable, Codable, Equatable {
         self.summary = summary
         self.incident = incident
         self.actor = actor
+        self.rollout = rollout
+        self.health = health
     }
 
     /// Integrations may leave out what has a default: `all` (false), `timeout` (60 s),
-    /// `deadlineIn` (600 s), `summary` (false), `incident` (false), `actor` (none).
+    /// `deadlineIn` (600 s), `summary` (false), `incident` (false), `actor`, `signature`,
+    /// `rollout` and `health` (none).
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
@@ -53,7 +64,14 @@ public struct SubmitJobRequest: Sendable, Codable, Equatable {
             summary: try container.decodeIfPresent(Bool.self, forKey: .summary) ?? false,
             incident: try container.decodeIfPresent(Bool.self, forKey: .incident) ?? false,
             actor: try container.decodeIfPresent(String.self, forKey: .actor),
-            signature: try container.decodeIfPresent(OperatorSignature.self, forKey: .signature))
+            signature: try container.decodeIfPresent(OperatorSignature.self, forKey: .signature),
+            rollout: try container.decodeIfPresent(RolloutPlan.self, forKey: .rollout),
+            health: try container.decodeIfPresent(String.self, forKey: .health))
+    }
+
+    /// What each node runs: the task, followed by the health check when there is one.
+    public var taskToRun: JobTask {
+        health.map { task.followed(byHealthCheck: $0) } ?? task
     }
 }
 

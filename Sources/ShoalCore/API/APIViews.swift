@@ -57,10 +57,12 @@ public struct JobView: Sendable, Codable, Equatable {
     public var incident: Bool?
     /// The key id that signed the job (as the submitter claimed it: agents verify), if signed.
     public var signer: String?
+    /// How the job is rolled out; absent for a job sent to every node at once.
+    public var rollout: RolloutView?
 
     public init(id: String, selector: String, task: JobTask, timeout: Double, deadline: Double,
                 createdAt: Double, expected: Int, counts: [String: Int], finishedAt: Double?, incident: Bool? = nil,
-                signer: String? = nil) {
+                signer: String? = nil, rollout: RolloutView? = nil) {
         self.signer = signer
         self.id = id
         self.selector = selector
@@ -72,9 +74,13 @@ public struct JobView: Sendable, Codable, Equatable {
         self.counts = counts
         self.finishedAt = finishedAt
         self.incident = incident
+        self.rollout = rollout
     }
 
     public var isFinished: Bool { finishedAt != nil }
+
+    /// Why the job's rollout stopped early, when it did: the job is aborted.
+    public var abortReason: String? { rollout?.abortReason }
 }
 
 /// One expected node of one job: always present, whatever happened.

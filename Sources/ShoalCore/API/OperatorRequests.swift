@@ -120,6 +120,7 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case submit, cancel, cordon, uncordon, quarantine, release, label, forget
     case addRule = "rule-add", removeRule = "rule-remove"
     case approve, reject
+    case pause, resume
 }
 
 /// One entry of the append-only audit record.

@@ -36,6 +36,15 @@ extension SubmitJobRequest {
             if id == nil { throw BoundsError(field: "id", "a signed job must carry the id it was signed with") }
             try signature.validate()
         }
+        try rollout?.validate()
+        if let health {
+            if health.isEmpty { throw BoundsError(field: "health", "is empty; leave it out for no health check") }
+            if signature != nil {
+                throw BoundsError(field: "health", "a signed job's health check must be part of the task it signs (shoal run --health joins them before signing)")
+            }
+            try Bounds.check(health, "health", maxBytes: Limits.argumentBytes / 2)
+            try taskToRun.validate(field: "task with its health check")
+        }
     }
 }
 

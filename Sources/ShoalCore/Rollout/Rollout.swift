@@ -40,28 +40,33 @@ public struct Rollout: Sendable, Equatable, Codable {
     /// What to do now, given the state of every released node (`states`; a node missing
     /// counts as not finished) at `time`. Mutating: a release or an abort is recorded.
     public mutating func next(states: [String: ExecutionState], at time: Double) -> Decision {
+        next(state: { states[$0] }, at: time)
+    }
+
+    /// `next(states:at:)` with each node's state looked up where it is kept (the engine's
+    /// executions), instead of copied into a dictionary at every report.
+    public mutating func next(state: (String) -> ExecutionState?, at time: Double) -> Decision {
         if abortReason != nil { return .complete }
         let total = batches.reduce(0) { $0 + $1.count }
         let released = batches.prefix(self.released)
-        let failures = released.joined().filter { states[$0].map(Self.isFailure) ?? false }.count
+        let failures = released.joined().filter { state($0).map(Self.isFailure) ?? false }.count
         if failures >= plan.abortsAt(total: total) {
             let reason = "rollout aborted: \(failures) node(s) failed, more than the \(plan.maxFailures) allowed"
             abortReason = reason
+            // `released` stays as it was: how far the rollout got before it aborted.
             let skipped = Array(batches.dropFirst(self.released).joined())
-            self.released = batches.count
             return .abort(reason: reason, skipped: skipped)
         }
         guard self.released < batches.count else { return .complete }
         if self.released > 0 {
             let previous = batches[self.released - 1]
-            guard previous.allSatisfy({ states[$0]?.isTerminal ?? false }) else { return .wait(until: nil) }
+            guard previous.allSatisfy({ state($0)?.isTerminal ?? false }) else { return .wait(until: nil) }
             // A canary must succeed, whatever the failure budget says.
             if self.released == 1 && plan.canary > 0,
-               let failed = previous.first(where: { states[$0] != .succeeded }) {
-                let reason = "rollout aborted: canary \(failed) ended \(states[failed]?.rawValue ?? "unknown")"
+               let failed = previous.first(where: { state($0) != .succeeded }) {
+                let reason = "rollout aborted: canary \(failed) ended \(state(failed)?.rawValue ?? "unknown")"
                 abortReason = reason
                 let skipped = Array(batches.dropFirst(self.released).joined())
-                self.released = batches.count
                 return .abort(reason: reason, skipped: skipped)
             }
             if lastBatchEndedAt == nil { lastBatchEndedAt = time }

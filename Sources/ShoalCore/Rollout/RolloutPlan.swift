@@ -21,6 +21,18 @@ public struct RolloutPlan: Sendable, Codable, Equatable {
         self.maxFailures = maxFailures
     }
 
+    private enum CodingKeys: String, CodingKey { case batch, canary, wait, maxFailures }
+
+    /// Integrations may leave out what has a default: `batch` (100%: everything after the
+    /// canary at once), `canary` (0), `wait` (0 s), `maxFailures` (0).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(batch: try container.decodeIfPresent(Share.self, forKey: .batch) ?? .percent(100),
+                  canary: try container.decodeIfPresent(Int.self, forKey: .canary) ?? 0,
+                  wait: try container.decodeIfPresent(Double.self, forKey: .wait) ?? 0,
+                  maxFailures: try container.decodeIfPresent(Share.self, forKey: .maxFailures) ?? .count(0))
+    }
+
     /// A number of nodes, or a percentage of the expected ones.
     public enum Share: Sendable, Equatable, Codable, CustomStringConvertible {
         case count(Int)
@@ -76,7 +88,10 @@ public struct RolloutPlan: Sendable, Codable, Equatable {
             } else if let text = try? container.decode(String.self), let share = Share(text) {
                 self = share
             } else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "a number of nodes or a percentage such as \"10%\"")
+                // Named here: the wire's error text for malformed values carries no path.
+                let field = decoder.codingPath.map(\.stringValue).joined(separator: ".")
+                throw DecodingError.dataCorruptedError(
+                    in: container, debugDescription: "\(field.isEmpty ? "value" : field): a number of nodes or a percentage such as \"10%\"")
             }
         }
 

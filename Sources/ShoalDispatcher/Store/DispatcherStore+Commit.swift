@@ -29,6 +29,7 @@ extension DispatcherStore {
             try Self.append(batch.audit, db)
             try Self.insertMetrics(batch.metricSamples, rollups: batch.metricRollups, db)
             try Self.appendLogs(batch.logEntries, db)
+            for (job, rollout) in batch.rollouts { try Self.saveRollout(rollout, job: job, db) }
         }
     }
 }

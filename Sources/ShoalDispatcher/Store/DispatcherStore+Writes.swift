@@ -8,10 +8,11 @@ extension DispatcherStore {
     /// before the job is published, and cheap enough to sit between a submission and its
     /// fan-out (10,000 execution rows took 20-30 ms there). Until the job is folded, its
     /// executions are that list, `queued`, overlaid by the log (`executions(_:job:)`).
-    func recordJob(_ job: JobRecord, expectedNodes: [String], audit: AuditRecord? = nil) throws {
+    func recordJob(_ job: JobRecord, expectedNodes: [String], audit: AuditRecord? = nil, rollout: Rollout? = nil) throws {
         try writer.write { db in
             try job.insert(db)
             if let audit { try Self.append([audit], db) }
+            if let rollout { try Self.saveRollout(rollout, job: job.id, db) }
             try DirectStatement(db, sql: "UPDATE job SET nodes = ? WHERE id = ?").execute { row in
                 row.blob(ExpectedNodes.encode(expectedNodes))
                 row.text(job.id)

@@ -228,6 +228,14 @@ public final class DispatcherStore: Sendable {
             try db.create(index: "metric_rollup_by_minute", on: "metric_rollup", columns: ["minute"])
         }
         registerLogMigration(&migrator)
+        migrator.registerMigration("v11: rollouts") { db in
+            // A rolled-out job's rollout (plan, batches, how many are out, the wait's start,
+            // pause, abort reason) as JSON: small, read at start and by `jobs.get`.
+            try db.create(table: "rollout") { table in
+                table.primaryKey("job", .text).references("job", onDelete: .cascade)
+                table.column("state", .text).notNull()
+            }
+        }
         return migrator
     }
 }

@@ -7,7 +7,7 @@ import ShoalCore
 struct Jobs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List jobs, show one job's per-node results, follow its output, cancel it.",
-        subcommands: [List.self, Show.self, Output.self, Logs.self, Cancel.self], defaultSubcommand: List.self)
+        subcommands: [List.self, Show.self, Output.self, Logs.self, Cancel.self, Pause.self, Resume.self], defaultSubcommand: List.self)
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List recent jobs, newest first.")
@@ -29,7 +29,8 @@ struct Jobs: AsyncParsableCommand {
                 var table = Table(headers: ["JOB", "CREATED", "SELECTOR", "TASK", "NODES", "RESULT"])
                 table.rows = jobs.map { job in
                     [job.id, JobRendering.time(job.createdAt), job.selector.isEmpty ? "(all)" : job.selector,
-                     String(job.task.description.prefix(40)), String(job.expected), JobRendering.tally(job)]
+                     String(job.task.description.prefix(40)), String(job.expected),
+                     (job.abortReason == nil ? "" : "aborted: ") + JobRendering.tally(job)]
                 }
                 return table
             })
@@ -59,7 +60,9 @@ struct Jobs: AsyncParsableCommand {
             case .csv: print(JobRendering.executionTable(detail.executions).csv())
             case .table:
                 print("job \(detail.job.id)  \(detail.job.task)  selector: \(detail.job.selector.isEmpty ? "(all)" : detail.job.selector)")
-                print("created \(JobRendering.time(detail.job.createdAt)), \(detail.job.isFinished ? "finished" : "in progress"): \(JobRendering.tally(detail.job))\n")
+                print("created \(JobRendering.time(detail.job.createdAt)), \(JobRendering.status(detail.job)): \(JobRendering.tally(detail.job))")
+                if let rollout = detail.job.rollout { print(JobRendering.rolloutLine(rollout)) }
+                print("")
                 print(JobRendering.executionTable(detail.executions).render())
                 let blocks = JobRendering.outputBlocks(detail.executions)
                 if !blocks.isEmpty { print("\n" + blocks) }

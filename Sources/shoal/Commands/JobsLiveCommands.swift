@@ -99,3 +99,56 @@ extension Jobs {
         }
     }
 }
+
+extension Jobs {
+    struct Pause: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Hold a rollout's next batch: what runs finishes, nothing new starts until `shoal jobs resume`.")
+
+        @Argument(help: "The job id of a rollout (from `shoal run --batch ...`).")
+        var id: String
+
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            guard JobID.isValid(id) else { throw ValidationError("'\(id)' is not a job id; see `shoal jobs list`") }
+        }
+
+        func run() async throws {
+            try await RolloutControl.send(.pauseJob, id: id, connection, output)
+        }
+    }
+
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Let a paused rollout go on: its next batch goes out (after the wait, if one is running).")
+
+        @Argument(help: "The job id of a paused rollout.")
+        var id: String
+
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            guard JobID.isValid(id) else { throw ValidationError("'\(id)' is not a job id; see `shoal jobs list`") }
+        }
+
+        func run() async throws {
+            try await RolloutControl.send(.resumeJob, id: id, connection, output)
+        }
+    }
+}
+
+/// `jobs pause` and `jobs resume`: one request, the job's rollout as the answer.
+enum RolloutControl {
+    static func send(_ operation: APIOperation, id: String, _ connection: ConnectionOptions, _ output: OutputOptions) async throws {
+        let request = RolloutControlRequest(id: id, actor: CLIRuntime.actor)
+        let job = try await CLIRuntime.withClient(connection) { try await $0.request(operation, request, as: JobView.self) }
+        output.print(job, table: {
+            var table = Table(headers: ["JOB", "ROLLOUT", "RESULT"])
+            table.rows = [[job.id, job.rollout.map(JobRendering.rolloutLine) ?? "-", JobRendering.tally(job)]]
+            return table
+        })
+    }
+}

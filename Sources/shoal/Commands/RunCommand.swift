@@ -14,10 +14,18 @@ struct Run: AsyncParsableCommand {
               shoal run -s 'gpus>=1' --shell 'nvidia-smi -L | wc -l'
               shoal run -f -s role=web -- journalctl -f -n 20     (lines as they come: `web-01 | ...`)
               shoal run --incident -s name=web-07 -- ss -tnp      (reaches a quarantined node)
+              shoal run -s role=web --canary 1 --wait 30s --batch 25% --max-failures 1 \\
+                --health 'curl -fsS localhost/health' -- apt-get install -y nginx
+              shoal run -s role=web --batch 25% --dry-run -- true   (the nodes and batches; runs nothing)
 
             Nodes that are offline when the job is submitted run it when they come back, until \
             the deadline; after it they are reported `unreachable`. Exits 0 only when every \
             expected node succeeded.
+
+            A rollout (--batch, --canary, --wait, --max-failures) sends the job batch by batch, \
+            nodes in the order of their ids; at one failed node more than --max-failures it \
+            aborts: nodes not started end `skipped`. `shoal jobs pause|resume JOB` holds and \
+            releases the next batch. The deadline bounds the whole rollout. See docs/rollouts.md.
             """)
 
     @Option(name: [.short, .long], help: "Which nodes: a label selector such as 'region=eu,role!=db'.")
@@ -51,6 +59,10 @@ struct Run: AsyncParsableCommand {
     @Flag(name: .long, help: "An incident-response job: also reaches quarantined and cordoned nodes that match.")
     var incident = false
 
+    @Flag(name: .long, help: "Print the nodes the job would expect and the batches it would run, then stop: nothing runs, nothing is stored.")
+    var dryRun = false
+
+    @OptionGroup(title: "Rollout and health check") var rollout: RolloutOptions
     @OptionGroup var signing: SigningOptions
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions
@@ -66,6 +78,7 @@ struct Run: AsyncParsableCommand {
         }
         if !command.isEmpty && shell != nil { throw ValidationError("give either a command after `--` or --shell, not both") }
         if follow && detach { throw ValidationError("give either --follow or --detach, not both") }
+        if dryRun && (follow || detach) { throw ValidationError("--dry-run runs nothing: leave out --follow and --detach") }
         if let id, !JobID.isValid(id) {
             throw ValidationError("--id '\(id)' is not a job id: 1-64 letters, digits, '-', '_' or '.'")
         }
@@ -76,7 +89,12 @@ struct Run: AsyncParsableCommand {
         }
     }
 
-    private var task: JobTask { shell.map(JobTask.shell) ?? .exec(command) }
+    /// What each node runs: the command, then the health check when there is one, joined
+    /// here so that a signature covers both (the dispatcher must not change a signed task).
+    private var task: JobTask {
+        let command = shell.map(JobTask.shell) ?? .exec(command)
+        return rollout.health.map { command.followed(byHealthCheck: $0) } ?? command
+    }
 
     func run() async throws {
         var generator = SystemRandomNumberGenerator()
@@ -86,14 +104,20 @@ struct Run: AsyncParsableCommand {
         var request = SubmitJobRequest(
             id: id, selector: selector, all: all, task: task,
             timeout: timeout.seconds, deadlineIn: deadline.seconds, summary: true, incident: incident,
-            actor: CLIRuntime.actor)
+            actor: CLIRuntime.actor, rollout: try rollout.plan())
+        let format = output.output
+        if dryRun {
+            let preview = request
+            let plan = try await CLIRuntime.withClient(connection) { try await $0.request(.planJob, preview, as: JobPlanView.self) }
+            JobRendering.printPlan(plan, format: format)
+            return
+        }
         if let content = request.signingContent {
             // Valid while the job may still be picked up (its deadline, plus a minute for
             // the submission to get through): a replay later is refused as expired.
             request.signature = try signing.sign(content, validFor: deadline.seconds + 60)
         }
         let signedRequest = request
-        let format = output.output
         let detach = detach
         let follow = follow
         let started = Date()
@@ -139,6 +163,7 @@ struct Run: AsyncParsableCommand {
             }
             let elapsed = Date().timeIntervalSince(started)
             print("\n\(detail.executions.count) nodes: \(JobRendering.tally(detail.job)) in \(DurationText.format(elapsed))  (job \(id))")
+            if let reason = detail.job.abortReason { print("job aborted: \(JobRendering.why(reason))") }
         }
         if detail.executions.contains(where: { $0.state != .succeeded }) { throw ExitCode(1) }
     }

@@ -19,6 +19,57 @@ enum JobRendering {
         return parts.isEmpty ? "no nodes" : parts.joined(separator: ", ")
     }
 
+    /// What a job is: in progress, finished, or aborted (with why), for `jobs show`.
+    static func status(_ job: JobView) -> String {
+        if let reason = job.abortReason { return (job.isFinished ? "aborted" : "aborting") + " (\(why(reason)))" }
+        if job.rollout?.paused == true && !job.isFinished { return "paused" }
+        return job.isFinished ? "finished" : "in progress"
+    }
+
+    /// An abort's reason without the `rollout aborted: ` it starts with, for lines that
+    /// already say `aborted`.
+    static func why(_ reason: String) -> String {
+        let prefix = "rollout aborted: "
+        return reason.hasPrefix(prefix) ? String(reason.dropFirst(prefix.count)) : reason
+    }
+
+    /// `batch 2 of 4 released, wait 30s, max failures 1`, for `jobs show`.
+    static func rolloutLine(_ rollout: RolloutView) -> String {
+        let progress = rollout.abortReason == nil ? "released" : "released before it aborted"
+        var parts = ["rollout: \(rollout.released) of \(rollout.batchSizes.count) batches \(progress) (sizes \(rollout.batchSizes.map(String.init).joined(separator: ",")))"]
+        if rollout.plan.canary > 0 { parts.append("canary \(rollout.plan.canary)") }
+        parts.append("batch \(rollout.plan.batch)")
+        if rollout.plan.wait > 0 { parts.append("wait \(DurationText.format(rollout.plan.wait))") }
+        parts.append("max failures \(rollout.plan.maxFailures)")
+        if rollout.paused { parts.append("paused") }
+        return parts.joined(separator: ", ")
+    }
+
+    /// `shoal run --dry-run`: the expected nodes and the batches, nothing else.
+    static func printPlan(_ plan: JobPlanView, format: OutputFormat) {
+        switch format {
+        case .json: print(StructuredOutput.json(plan))
+        case .yaml: print(StructuredOutput.yaml(plan))
+        case .csv:
+            var table = Table(headers: ["BATCH", "NODE"])
+            for (index, batch) in plan.batches.enumerated() { table.rows += batch.map { [String(index + 1), $0] } }
+            print(table.csv())
+        case .table:
+            let offline = plan.offline.isEmpty ? "" : ", \(plan.offline.count) offline now (\(compact(plan.offline)))"
+            print("dry run: \(plan.expected) node\(plan.expected == 1 ? "" : "s") expected\(offline); nothing was run or stored")
+            print("task: \(plan.task)")
+            let canary = plan.rollout?.canary ?? 0
+            for (index, batch) in plan.batches.enumerated() {
+                let title = index == 0 && canary > 0 ? "canary" : "batch \(index + (canary > 0 ? 0 : 1))"
+                print("\(title) (\(batch.count)): \(compact(batch))")
+            }
+            if let rollout = plan.rollout {
+                let wait = rollout.wait > 0 ? "wait \(DurationText.format(rollout.wait)) between batches; " : ""
+                print("\(wait)aborts at \(rollout.abortsAt(total: plan.expected)) failed node(s)")
+            }
+        }
+    }
+
     static func executionTable(_ executions: [ExecutionView]) -> Table {
         var table = Table(headers: ["NODE", "STATE", "EXIT", "DURATION", "NOTE"])
         table.rows = executions.map { execution in
