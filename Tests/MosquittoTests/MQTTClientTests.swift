@@ -150,6 +150,22 @@ struct MQTTClientTests {
         }
     }
 
+    @Test func v5UserPropertiesSurviveTheTripInOrder() async throws {
+        let properties = [MQTTUserProperty(name: "origin", value: "test"), MQTTUserProperty(name: "origin", value: "again"),
+                          MQTTUserProperty(name: "", value: ""), MQTTUserProperty(name: "ünï", value: String(repeating: "v", count: 4000))]
+        try await withMosquitto { broker in
+            try await withClient(configuration(broker, "marked")) { client in
+                try await client.subscribe(["marked/+"])
+                try await client.publishConfirmed(MQTTMessage(topic: "marked/one", payload: [1], userProperties: properties))
+                try await client.publishConfirmed(MQTTMessage(topic: "marked/none", payload: [2]))
+                let received = try await client.receive(2)
+                #expect(received.map(\.topic) == ["marked/one", "marked/none"])
+                #expect(received.first?.userProperties == properties)
+                #expect(received.last?.userProperties == [])
+            }
+        }
+    }
+
     @Test func invalidTopicsAreRefused() async throws {
         try await withMosquitto { broker in
             try await withClient(configuration(broker, "client")) { client in
