@@ -38,7 +38,8 @@ import Testing
             for topic in targets {
                 for payload in payloads {
                     try await attacker.publishConfirmed(MQTTMessage(topic: topic, payload: payload, qos: 1,
-                                                                    responseTopic: "shoal/v1/reply/attacker"))
+                                                                    responseTopic: "shoal/v1/reply/attacker",
+                                                                    userProperties: [ContractRecording.offContract]))
                 }
             }
 
@@ -46,7 +47,8 @@ import Testing
             try await attacker.subscribe(["shoal/v1/reply/attacker-check"])
             try await attacker.publishConfirmed(MQTTMessage(
                 topic: topics.api(.submitJob), payload: Array(#"{"selector":5}"#.utf8), qos: 1,
-                responseTopic: "shoal/v1/reply/attacker-check", correlationData: Array("c1".utf8)))
+                responseTopic: "shoal/v1/reply/attacker-check", correlationData: Array("c1".utf8),
+                userProperties: [ContractRecording.offContract]))
             let reply = try await withTimeout(.seconds(20), "an error reply") { () -> APIResponse<EmptyResult>? in
                 for await message in attacker.messages where message.topic == "shoal/v1/reply/attacker-check" {
                     return try Wire.decode(APIResponse<EmptyResult>.self, from: message.payload)
