@@ -16,6 +16,12 @@ public enum ContractRecording {
     /// message; nothing Shoal itself sends carries it.
     public static let offContract = MQTTUserProperty(name: "shoal-test", value: "off-contract")
 
+    /// The largest message recorded; the broker does not send the recorder larger ones.
+    /// Shoal's own messages stay far below (a reply is bounded by the output limits, a few
+    /// MiB at most); what is larger is a test's garbage (HostilePayloadTests: 10 MiB on
+    /// every topic), and copying it for nothing took 8 s of that test.
+    static let largestRecorded: UInt32 = 8 << 20
+
     /// The directory to record into, or nil when recording is off.
     public static var directory: String? {
         guard let directory = ProcessInfo.processInfo.environment[environmentVariable], !directory.isEmpty else { return nil }
@@ -82,7 +88,8 @@ final class ContractRecorder: Sendable {
         let id = UUID().uuidString.prefix(8).lowercased()
         let client = try MQTTClient(configuration: .init(
             host: broker.host, port: broker.port, clientID: "contract-recorder-\(id)", username: username, password: password,
-            connectTimeout: .seconds(10), tls: tls), logger: testLogger("contract-recorder"))
+            connectTimeout: .seconds(10), tls: tls, maximumPacketSize: ContractRecording.largestRecorded),
+            logger: testLogger("contract-recorder"))
         // Inside the tree, so that the dispatcher's ACL rights (readwrite on it) cover it.
         let barrierTopic = "shoal/v1/test/contract-recorder/\(id)"
         let barrierArrived = Signal()

@@ -166,6 +166,21 @@ struct MQTTClientTests {
         }
     }
 
+    @Test func theBrokerDropsWhatExceedsTheMaximumPacketSizeOfAClient() async throws {
+        try await withMosquitto { broker in
+            var limited = configuration(broker, "limited")
+            limited.maximumPacketSize = 64 * 1024
+            try await withClient(limited) { receiver in
+                try await receiver.subscribe(["sized/+"])
+                try await withClient(configuration(broker, "sender")) { sender in
+                    try await sender.publishConfirmed(MQTTMessage(topic: "sized/big", payload: Array(repeating: 1, count: 65 * 1024)))
+                    try await sender.publishConfirmed(MQTTMessage(topic: "sized/small", payload: Array(repeating: 2, count: 60 * 1024)))
+                    #expect(try await receiver.receiveOne()?.topic == "sized/small")
+                }
+            }
+        }
+    }
+
     @Test func invalidTopicsAreRefused() async throws {
         try await withMosquitto { broker in
             try await withClient(configuration(broker, "client")) { client in
