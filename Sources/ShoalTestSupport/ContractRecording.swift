@@ -11,9 +11,9 @@ public enum ContractRecording {
     public static let environmentVariable = "SHOAL_CONTRACT_RECORDING"
 
     /// Marks a message that a test publishes against the contract on purpose (garbage,
-    /// out-of-range values, forgeries, its own barriers): the recording keeps its topic and
-    /// size but not its schema check. Only the publishing test can say this, message by
-    /// message; nothing Shoal itself sends carries it.
+    /// out-of-range values, forgeries, its own barriers): the recording keeps its topic, size
+    /// and first 200 bytes, and the validator does not hold it to a schema. Only the
+    /// publishing test can say this, message by message; nothing Shoal itself sends carries it.
     public static let offContract = MQTTUserProperty(name: "shoal-test", value: "off-contract")
 
     /// The largest message recorded; the broker does not send the recorder larger ones.

@@ -35,10 +35,15 @@ import Testing
                                           logger: testLogger("attacker"))
             try await attacker.start()
             defer { attacker.stop() }
+            // Correlation Data tells the replies apart, also to the 10 MiB requests that the
+            // contract recorder does not take (ContractRecording.largestRecorded).
+            var sent = 0
             for topic in targets {
                 for payload in payloads {
+                    sent += 1
                     try await attacker.publishConfirmed(MQTTMessage(topic: topic, payload: payload, qos: 1,
                                                                     responseTopic: "shoal/v1/reply/attacker",
+                                                                    correlationData: Array("\(ContractRecording.offContract.value)-\(sent)".utf8),
                                                                     userProperties: [ContractRecording.offContract]))
                 }
             }

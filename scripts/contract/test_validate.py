@@ -29,6 +29,11 @@ cases.update({
     "the reply to an off-contract request is still checked": ([
         {"topic": "shoal/v1/api/jobs.get", "payload": "{", "responseTopic": "shoal/v1/reply/c", "offContract": True},
         {"topic": "shoal/v1/reply/c", "payload": json.dumps({"v": 1, "ok": True, "result": []})}], 1),
+    "an unmatched reply is drift": ([
+        {"topic": "shoal/v1/reply/c", "payload": json.dumps({"v": 1, "ok": True, "result": []}), "correlation": "01"}], 1),
+    "unless its test marked the request off-contract (too large to record)": ([
+        {"topic": "shoal/v1/reply/c", "payload": json.dumps({"v": 1, "ok": True, "result": []}),
+         "correlation": b"off-contract-7".hex()}], 0),
     "a payload that is not UTF-8": ([
         {"topic": "shoal/v1/node/n1/hb", "payload": json.dumps(heartbeat), "notUTF8": True}], 1),
     "replies without Correlation Data match their requests in order": ([
