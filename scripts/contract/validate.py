@@ -2,7 +2,7 @@
 """Checks docs/asyncapi.yaml, then checks recorded MQTT messages against it.
 
     validate.py DOC                      the document alone
-    validate.py DOC RECORDING... [--expect-invalid FILE] [--require-every-channel]
+    validate.py DOC RECORDING... [--expect-invalid FILE] [--require-every-channel [--except CHANNEL,...]]
 
 The document: pydantic-asyncapi (PyPI; the AsyncAPI 3 object model: every object's
 fields, their types, the enumerations such as an operation's `action`) accepts it; and
@@ -27,7 +27,8 @@ request named (matched by Response Topic and Correlation Data, within the same f
 --expect-invalid FILE lists payloads (one JSON string per line) that the test sent on
 purpose against the contract: each must fail its schema, and nothing else may.
 --require-every-channel fails when a channel of the document saw no message, so that a
-topic the workload stopped exercising does not pass unnoticed. Exits 1 on any failure,
+topic the workload stopped exercising does not pass unnoticed; `--except` names channels
+the workload cannot reach (a fleet without the secure profile has no enrollment). Exits 1 on any failure,
 printing each one.
 """
 import copy
@@ -286,6 +287,14 @@ def recording_files(paths):
 def main(arguments):
     require_every_channel = "--require-every-channel" in arguments
     arguments = [argument for argument in arguments if argument != "--require-every-channel"]
+    not_required = set()
+    if "--except" in arguments:
+        index = arguments.index("--except")
+        if index + 1 >= len(arguments):
+            print(__doc__, file=sys.stderr)
+            return 64
+        not_required = set(arguments[index + 1].split(","))
+        del arguments[index:index + 2]
     expect_invalid = set()
     if "--expect-invalid" in arguments:
         index = arguments.index("--expect-invalid")
@@ -324,7 +333,7 @@ def main(arguments):
         failures.append(f"an invalid payload the test sent was never recorded: {text[:200]}")
     if require_every_channel:
         failures += [f"channel {name} ({document['channels'][name]['address']}): no message recorded"
-                     for name in document["channels"] if name not in seen]
+                     for name in document["channels"] if name not in seen and name not in not_required]
     for failure in failures:
         print(f"drift: {failure}")
     print("messages per channel: " + ", ".join(f"{name} {count}" for name, count in sorted(seen.items())))
