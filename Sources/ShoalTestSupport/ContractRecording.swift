@@ -69,12 +69,15 @@ final class ContractRecorder: Sendable {
     private let barrierTopic: String
     private let barrierArrived: Signal
     private let writer: Task<Void, Never>
+    private let connectionWatch: Task<Void, Never>
 
-    private init(client: MQTTClient, barrierTopic: String, barrierArrived: Signal, writer: Task<Void, Never>) {
+    private init(client: MQTTClient, barrierTopic: String, barrierArrived: Signal, writer: Task<Void, Never>,
+                 connectionWatch: Task<Void, Never>) {
         self.client = client
         self.barrierTopic = barrierTopic
         self.barrierArrived = barrierArrived
         self.writer = writer
+        self.connectionWatch = connectionWatch
     }
 
     static func start(
@@ -108,8 +111,8 @@ final class ContractRecorder: Sendable {
         // A broker restart (BrokerRestartTests) loses what was published until the recorder
         // is back: said in the recording, so that a reply whose request fell in the gap is
         // not taken for drift. One `write` per line: lines never interleave.
-        Task { [events = client.connectionEvents] in
-            for await event in events {
+        let connectionWatch = Task { [events = client.connectionEvents] in
+            for await event in events where !Task.isCancelled {
                 if case .disconnected = event { try? file.write(contentsOf: Data(#"{"connectionLost":true}"#.utf8) + Data("\n".utf8)) }
             }
         }
@@ -117,11 +120,13 @@ final class ContractRecorder: Sendable {
             try await client.start()
             try await client.subscribe(["shoal/v1/#"])
         } catch {
+            connectionWatch.cancel()
             client.stop()
             await writer.value
             throw error
         }
-        return ContractRecorder(client: client, barrierTopic: barrierTopic, barrierArrived: barrierArrived, writer: writer)
+        return ContractRecorder(client: client, barrierTopic: barrierTopic, barrierArrived: barrierArrived, writer: writer,
+                                connectionWatch: connectionWatch)
     }
 
     /// Waits for its own barrier, then disconnects and closes the file. Bounded: a broker
@@ -139,6 +144,9 @@ final class ContractRecorder: Sendable {
         bound.cancel()
         // Two `stop()`s at once would both join libmosquitto's thread; one after the other is fine.
         await bound.value
+        // Its own disconnection is no gap.
+        connectionWatch.cancel()
+        await connectionWatch.value
         client.stop()
         await writer.value
     }
