@@ -60,6 +60,9 @@ extension MQTTClient {
             rc = mosquitto_property_add_int32(&properties, Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue),
                                               configuration.sessionExpiry)
         }
+        if rc == MOSQ_ERR_SUCCESS.rawValue, let maximumPacketSize = configuration.maximumPacketSize {
+            rc = mosquitto_property_add_int32(&properties, Int32(MQTT_PROP_MAXIMUM_PACKET_SIZE.rawValue), maximumPacketSize)
+        }
         if rc == MOSQ_ERR_SUCCESS.rawValue {
             rc = mosquitto_connect_bind_v5(
                 handle.pointer, configuration.host, configuration.port, configuration.keepAlive, nil, properties)

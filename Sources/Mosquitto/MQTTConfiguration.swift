@@ -65,13 +65,17 @@ public struct MQTTConfiguration: Sendable {
     public var connectTimeout: Duration?
     /// nil: a plain TCP connection.
     public var tls: MQTTTLS?
+    /// The largest packet this client accepts (MQTT v5 Maximum Packet Size): the broker
+    /// drops larger messages for this client instead of sending them. nil: no limit.
+    public var maximumPacketSize: UInt32?
 
     public init(
         host: String = "127.0.0.1", port: Int32 = 1883, clientID: String,
         username: String? = nil, password: String? = nil, keepAlive: Int32 = 30,
         cleanStart: Bool = true, sessionExpiry: UInt32 = 0, will: Will? = nil,
         reconnectDelay: (min: UInt32, max: UInt32) = (1, 10), maxInflight: UInt32 = 1000,
-        receiveMaximum: UInt16? = nil, connectTimeout: Duration? = nil, tls: MQTTTLS? = nil
+        receiveMaximum: UInt16? = nil, connectTimeout: Duration? = nil, tls: MQTTTLS? = nil,
+        maximumPacketSize: UInt32? = nil
     ) {
         self.host = host
         self.port = port
@@ -82,6 +86,7 @@ public struct MQTTConfiguration: Sendable {
         self.receiveMaximum = receiveMaximum
         self.connectTimeout = connectTimeout
         self.tls = tls
+        self.maximumPacketSize = maximumPacketSize
     }
 
     public subscript<Value>(dynamicMember field: WritableKeyPath<MQTTSession, Value>) -> Value {

@@ -13,6 +13,7 @@ extension MQTTMessage {
             : []
         var responseTopic: String?
         var correlation: [UInt8]?
+        var userProperties: [MQTTUserProperty] = []
         if let properties {
             var value: UnsafeMutablePointer<CChar>? = nil
             if mosquitto_property_read_string(properties, Int32(MQTT_PROP_RESPONSE_TOPIC.rawValue), &value, false) != nil,
@@ -27,9 +28,26 @@ extension MQTTMessage {
                 correlation = Array(UnsafeRawBufferPointer(start: data, count: Int(length)))
                 free(data)
             }
+            userProperties = Self.userProperties(in: properties)
         }
         self.init(topic: String(cString: message.topic), payload: payload, qos: message.qos, retain: message.retain,
-                  responseTopic: responseTopic, correlationData: correlation)
+                  responseTopic: responseTopic, correlationData: correlation, userProperties: userProperties)
+    }
+
+    private static func userProperties(in properties: OpaquePointer) -> [MQTTUserProperty] {
+        var found: [MQTTUserProperty] = []
+        let identifier = Int32(MQTT_PROP_USER_PROPERTY.rawValue)
+        var name: UnsafeMutablePointer<CChar>? = nil
+        var value: UnsafeMutablePointer<CChar>? = nil
+        var cursor = mosquitto_property_read_string_pair(properties, identifier, &name, &value, false)
+        while cursor != nil {
+            if let name, let value { found.append(MQTTUserProperty(name: String(cString: name), value: String(cString: value))) }
+            free(name)
+            free(value)
+            (name, value) = (nil, nil)
+            cursor = mosquitto_property_read_string_pair(cursor, identifier, &name, &value, true)
+        }
+        return found
     }
 }
 
@@ -49,6 +67,12 @@ extension MQTTMessage {
                 mosquitto_property_add_binary(&properties, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), correlationData,
                                               UInt16(clamping: correlationData.count)),
                 "set correlation data")
+        }
+        for property in userProperties {
+            try MQTTError.check(
+                mosquitto_property_add_string_pair(&properties, Int32(MQTT_PROP_USER_PROPERTY.rawValue), property.name,
+                                                   property.value),
+                "set user property \(property.name)")
         }
         var mid: Int32 = 0
         let rc = payload.withUnsafeBytes { bytes in

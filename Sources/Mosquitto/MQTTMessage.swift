@@ -8,10 +8,12 @@ public struct MQTTMessage: Sendable {
     /// MQTT v5 request/response properties.
     public var responseTopic: String?
     public var correlationData: [UInt8]?
+    /// MQTT v5 user properties, in order (a name may repeat).
+    public var userProperties: [MQTTUserProperty]
 
     public init(
         topic: String, payload: [UInt8], qos: Int32 = 1, retain: Bool = false,
-        responseTopic: String? = nil, correlationData: [UInt8]? = nil
+        responseTopic: String? = nil, correlationData: [UInt8]? = nil, userProperties: [MQTTUserProperty] = []
     ) {
         self.topic = topic
         self.payload = payload
@@ -19,6 +21,18 @@ public struct MQTTMessage: Sendable {
         self.retain = retain
         self.responseTopic = responseTopic
         self.correlationData = correlationData
+        self.userProperties = userProperties
+    }
+}
+
+/// One MQTT v5 user property: a name/value pair the broker forwards untouched.
+public struct MQTTUserProperty: Sendable, Hashable {
+    public var name: String
+    public var value: String
+
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
     }
 }
 

@@ -146,7 +146,7 @@ public final class DispatcherClient: Sendable {
     /// before the waiter was registered is honoured here (the cancel handler found nothing
     /// to resume).
     private func awaitReply<Body: Encodable & Sendable>(
-        correlation: String, operation: APIOperation, body: Body
+        correlation: String, operation: APIOperation, body: Body, userProperties: [MQTTUserProperty]
     ) async throws -> [UInt8]? {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8], any Error>) in
             pending.withLock { $0[correlation] = continuation }
@@ -157,7 +157,7 @@ public final class DispatcherClient: Sendable {
             do {
                 try client.publish(MQTTMessage(
                     topic: topics.api(operation), payload: Wire.encode(body), qos: 1,
-                    responseTopic: replyTopic, correlationData: Array(correlation.utf8)))
+                    responseTopic: replyTopic, correlationData: Array(correlation.utf8), userProperties: userProperties))
             } catch {
                 pending.withLock { $0.removeValue(forKey: correlation) }?.resume(throwing: error)
             }
@@ -165,9 +165,10 @@ public final class DispatcherClient: Sendable {
     }
 
     /// One API call: publishes the request with a Response Topic and Correlation Data and
-    /// awaits the matching reply.
+    /// awaits the matching reply. `userProperties` go with the request (a test marks with
+    /// them what it sends against the contract on purpose).
     public func request<Body: Encodable & Sendable, Result: Codable & Sendable>(
-        _ operation: APIOperation, _ body: Body, as: Result.Type = Result.self
+        _ operation: APIOperation, _ body: Body, as: Result.Type = Result.self, userProperties: [MQTTUserProperty] = []
     ) async throws -> Result {
         var generator = SystemRandomNumberGenerator()
         let correlation = String(UInt64.random(in: 0...UInt64.max, using: &generator), radix: 36)
@@ -175,7 +176,8 @@ public final class DispatcherClient: Sendable {
         let payload: [UInt8] = try await withThrowingTaskGroup(of: [UInt8]?.self) { group in
             group.addTask {
                 try await withTaskCancellationHandler {
-                    try await self.awaitReply(correlation: correlation, operation: operation, body: body)
+                    try await self.awaitReply(correlation: correlation, operation: operation, body: body,
+                                              userProperties: userProperties)
                 } onCancel: {
                     self.pending.withLock { $0.removeValue(forKey: correlation) }?.resume(throwing: CancellationError())
                 }

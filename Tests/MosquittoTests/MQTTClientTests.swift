@@ -150,6 +150,37 @@ struct MQTTClientTests {
         }
     }
 
+    @Test func v5UserPropertiesSurviveTheTripInOrder() async throws {
+        let properties = [MQTTUserProperty(name: "origin", value: "test"), MQTTUserProperty(name: "origin", value: "again"),
+                          MQTTUserProperty(name: "", value: ""), MQTTUserProperty(name: "ünï", value: String(repeating: "v", count: 4000))]
+        try await withMosquitto { broker in
+            try await withClient(configuration(broker, "marked")) { client in
+                try await client.subscribe(["marked/+"])
+                try await client.publishConfirmed(MQTTMessage(topic: "marked/one", payload: [1], userProperties: properties))
+                try await client.publishConfirmed(MQTTMessage(topic: "marked/none", payload: [2]))
+                let received = try await client.receive(2)
+                #expect(received.map(\.topic) == ["marked/one", "marked/none"])
+                #expect(received.first?.userProperties == properties)
+                #expect(received.last?.userProperties == [])
+            }
+        }
+    }
+
+    @Test func theBrokerDropsWhatExceedsTheMaximumPacketSizeOfAClient() async throws {
+        try await withMosquitto { broker in
+            var limited = configuration(broker, "limited")
+            limited.maximumPacketSize = 64 * 1024
+            try await withClient(limited) { receiver in
+                try await receiver.subscribe(["sized/+"])
+                try await withClient(configuration(broker, "sender")) { sender in
+                    try await sender.publishConfirmed(MQTTMessage(topic: "sized/big", payload: Array(repeating: 1, count: 65 * 1024)))
+                    try await sender.publishConfirmed(MQTTMessage(topic: "sized/small", payload: Array(repeating: 2, count: 60 * 1024)))
+                    #expect(try await receiver.receiveOne()?.topic == "sized/small")
+                }
+            }
+        }
+    }
+
     @Test func invalidTopicsAreRefused() async throws {
         try await withMosquitto { broker in
             try await withClient(configuration(broker, "client")) { client in

@@ -70,7 +70,8 @@ import Testing
                                           password: try fleet.password(SecureBrokerProfile.operatorUser), tls: fleet.tls)
             defer { raw.mqtt.stop() }
             for (index, example) in examples.enumerated() {
-                let reply = try await raw.request("shoal/v1/api/\(example.operation)", example.request, correlation: "enroll-\(index)")
+                let reply = try await raw.request("shoal/v1/api/\(example.operation)", example.request, correlation: "enroll-\(index)",
+                                            offContract: example.isError)
                 let problems = try JSON.parse(reply).mismatches(against: example.reply)
                 #expect(problems.isEmpty, "docs/api.md line \(example.line): \(problems.joined(separator: "; "))\nreply: \(reply)")
             }
@@ -101,7 +102,8 @@ import Testing
                 }
             }
         }
-        let reply = try await raw.request("shoal/v1/api/\(example.operation)", example.request, correlation: "doc-\(index)")
+        let reply = try await raw.request("shoal/v1/api/\(example.operation)", example.request, correlation: "doc-\(index)",
+                                        offContract: example.isError)
         let problems = try JSON.parse(reply).mismatches(against: example.reply)
         #expect(problems.isEmpty, "\(context): \(problems.joined(separator: "; "))\nreply: \(reply)")
 
@@ -182,10 +184,12 @@ private final class RawClient: Sendable {
     }
 
     /// Publishes `json` to `topic` and returns the reply that carries `correlation` back.
-    func request(_ topic: String, _ json: String, correlation: String) async throws -> String {
+    /// `offContract`: the page shows this request as one the dispatcher refuses (an `error`
+    /// example), so the contract check does not hold the request itself to its schema.
+    func request(_ topic: String, _ json: String, correlation: String, offContract: Bool = false) async throws -> String {
         try await mqtt.publishConfirmed(MQTTMessage(
             topic: topic, payload: Array(json.utf8), qos: 1, responseTopic: replyTopic,
-            correlationData: Array(correlation.utf8)))
+            correlationData: Array(correlation.utf8), userProperties: offContract ? [ContractRecording.offContract] : []))
         return try await withTimeout(.seconds(20), "the reply to \(topic) \(correlation)") { [mqtt, replyTopic] in
             for await message in mqtt.messages where message.topic == replyTopic {
                 if message.correlationData == Array(correlation.utf8) { return String(decoding: message.payload, as: UTF8.self) }

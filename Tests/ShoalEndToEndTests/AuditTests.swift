@@ -56,7 +56,8 @@ import Testing
                                          ("me\nforged", "control character"), ("me\u{0}", "NUL")] {
                     do {
                         _ = try await client.request(.submitJob, SubmitJobRequest(
-                            selector: "role=none", task: .exec(["true"]), actor: actor), as: JobDetail.self)
+                            selector: "role=none", task: .exec(["true"]), actor: actor), as: JobDetail.self,
+                            userProperties: [ContractRecording.offContract])
                         Issue.record("accepted actor \(actor.debugDescription)")
                     } catch let failure as DispatcherClient.Failure {
                         #expect(failure.description.hasPrefix("actor: ") && failure.description.contains(problem), "\(failure)")
@@ -64,7 +65,8 @@ import Testing
                 }
                 for (since, limit) in [(-1.0, 1), (1e300, 1), (0, 0), (0, 1001)] {
                     do {
-                        _ = try await client.request(.listAudit, ListAuditRequest(since: since, limit: limit), as: [AuditEntry].self)
+                        _ = try await client.request(.listAudit, ListAuditRequest(since: since, limit: limit), as: [AuditEntry].self,
+                                                     userProperties: [ContractRecording.offContract])
                         Issue.record("accepted since \(since) limit \(limit)")
                     } catch let failure as DispatcherClient.Failure {
                         #expect(failure.description.hasPrefix("since: ") || failure.description.hasPrefix("limit: "), "\(failure)")

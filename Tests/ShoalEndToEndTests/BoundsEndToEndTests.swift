@@ -20,10 +20,11 @@ import Testing
             try await mqtt.subscribe([replyTopic, "shoal/v1/node/+/exec/+/status"])
         }
 
+        /// Every message this test publishes carries an extreme on purpose: off the contract.
         func publish(_ topic: String, _ json: String, correlation: String? = nil) async throws {
             try await mqtt.publishConfirmed(MQTTMessage(
                 topic: topic, payload: Array(json.utf8), qos: 1, responseTopic: correlation == nil ? nil : replyTopic,
-                correlationData: correlation.map { Array($0.utf8) }))
+                correlationData: correlation.map { Array($0.utf8) }, userProperties: [ContractRecording.offContract]))
         }
 
         /// The next message on a topic, decoded.

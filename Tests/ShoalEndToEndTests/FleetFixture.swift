@@ -79,21 +79,23 @@ func withFleet(
     _ body: (Fleet) async throws -> Void
 ) async throws {
     try await withMosquitto(configure: brokerLines) { broker in
-        try await withTemporaryDirectory("shoal-fleet") { home in
-            let fleet = Fleet(broker: broker, home: home,
-                              dispatcher: try ShoalProcess.dispatcher(broker: broker.address, home: home,
-                                                                      arguments: dispatcherArguments))
-            do {
-                try await fleet.waitForDispatcher()
-                for (id, labels) in agents.sorted(by: { $0.key < $1.key }) { try fleet.startAgent(id, labels: labels) }
-                try await fleet.waitOnline(Set(agents.keys))
-                try await body(fleet)
-            } catch {
-                Issue.record("fleet logs:\n\(fleet.logs)")
+        try await withContractRecording(broker: broker.address) {
+            try await withTemporaryDirectory("shoal-fleet") { home in
+                let fleet = Fleet(broker: broker, home: home,
+                                  dispatcher: try ShoalProcess.dispatcher(broker: broker.address, home: home,
+                                                                          arguments: dispatcherArguments))
+                do {
+                    try await fleet.waitForDispatcher()
+                    for (id, labels) in agents.sorted(by: { $0.key < $1.key }) { try fleet.startAgent(id, labels: labels) }
+                    try await fleet.waitOnline(Set(agents.keys))
+                    try await body(fleet)
+                } catch {
+                    Issue.record("fleet logs:\n\(fleet.logs)")
+                    await fleet.stopAll()
+                    throw error
+                }
                 await fleet.stopAll()
-                throw error
             }
-            await fleet.stopAll()
         }
     }
 }

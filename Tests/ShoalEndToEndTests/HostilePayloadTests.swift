@@ -46,10 +46,16 @@ import Testing
                                           logger: testLogger("attacker"))
             try await attacker.start()
             defer { attacker.stop() }
+            // Correlation Data tells the replies apart, also to the 10 MiB requests that the
+            // contract recorder does not take (ContractRecording.largestRecorded).
+            var sent = 0
             for topic in targets {
                 for payload in payloads {
+                    sent += 1
                     try await attacker.publishConfirmed(MQTTMessage(topic: topic, payload: payload, qos: 1,
-                                                                    responseTopic: "shoal/v1/reply/attacker"))
+                                                                    responseTopic: "shoal/v1/reply/attacker",
+                                                                    correlationData: Array("\(ContractRecording.offContract.value)-\(sent)".utf8),
+                                                                    userProperties: [ContractRecording.offContract]))
                 }
             }
 
@@ -57,7 +63,8 @@ import Testing
             try await attacker.subscribe(["shoal/v1/reply/attacker-check"])
             try await attacker.publishConfirmed(MQTTMessage(
                 topic: topics.api(.submitJob), payload: Array(#"{"selector":5}"#.utf8), qos: 1,
-                responseTopic: "shoal/v1/reply/attacker-check", correlationData: Array("c1".utf8)))
+                responseTopic: "shoal/v1/reply/attacker-check", correlationData: Array("c1".utf8),
+                userProperties: [ContractRecording.offContract]))
             let reply = try await withTimeout(.seconds(20), "an error reply") { () -> APIResponse<EmptyResult>? in
                 for await message in attacker.messages where message.topic == "shoal/v1/reply/attacker-check" {
                     return try Wire.decode(APIResponse<EmptyResult>.self, from: message.payload)

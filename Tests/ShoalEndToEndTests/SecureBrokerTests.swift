@@ -88,9 +88,11 @@ import Testing
                     deadline: Date().timeIntervalSince1970 + 60, nodes: ["node-b"], createdAt: Date().timeIntervalSince1970))),
             ]
             for (topic, payload) in forgeries {
-                try await forger.publishConfirmed(MQTTMessage(topic: topic, payload: payload, qos: 1))
+                try await forger.publishConfirmed(MQTTMessage(topic: topic, payload: payload, qos: 1,
+                                                              userProperties: [ContractRecording.offContract]))
             }
-            try await observer.publishConfirmed(MQTTMessage(topic: barrier, payload: Array("barrier".utf8), qos: 1))
+            try await observer.publishConfirmed(MQTTMessage(topic: barrier, payload: Array("barrier".utf8), qos: 1,
+                                                            userProperties: [ContractRecording.offContract]))
             let seen = try await withTimeout(.seconds(10), "barrier") {
                 var topicsSeen: [String] = []
                 for await message in observer.messages {
@@ -124,7 +126,8 @@ import Testing
             let states = try await fleet.run("name=node-b", .exec(["true"]), id: "for-node-b-only")
             #expect(states["node-b"]?.state == .succeeded)
             // Barrier on the spy's own connection: its own birth topic comes back to it.
-            try await spy.publishConfirmed(MQTTMessage(topic: topics.birth("node-a"), payload: Array("barrier".utf8), qos: 1))
+            try await spy.publishConfirmed(MQTTMessage(topic: topics.birth("node-a"), payload: Array("barrier".utf8), qos: 1,
+                                                       userProperties: [ContractRecording.offContract]))
             let leaked = try await withTimeout(.seconds(10), "barrier") {
                 var leaked: [String] = []
                 for await message in spy.messages {

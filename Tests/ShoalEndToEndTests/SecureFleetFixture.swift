@@ -147,24 +147,29 @@ func withSecureFleet(
         return profile.brokerLines
     }) { broker in
         let profile = try #require(made)
-        try await withTemporaryDirectory("shoal-secure-fleet") { home in
-            let dispatcher = try ShoalProcess.dispatcher(broker: broker.address, home: home, arguments: [
-                "--username", SecureBrokerProfile.dispatcherUser,
-                "--password-file", profile.secretFile(for: SecureBrokerProfile.dispatcherUser), "--tls-ca", profile.caFile,
-                "--enroll-password-file", profile.passwordFile, "--broker-pid-file", profile.pidFile,
-            ] + dispatcherArguments)
-            let fleet = SecureFleet(broker: broker, profile: profile, home: home, dispatcher: dispatcher)
-            do {
-                try await fleet.waitForDispatcher()
-                for (id, labels) in provisioned.sorted(by: { $0.key < $1.key }) { try fleet.startProvisionedAgent(id, labels: labels) }
-                try await fleet.waitOnline(Set(provisioned.keys))
-                try await body(fleet)
-            } catch {
-                Issue.record("secure fleet logs:\n\(fleet.logs)")
+        let recorderUser = SecureBrokerProfile.dispatcherUser
+        try await withContractRecording(broker: broker.address, username: recorderUser,
+                                        password: try SecretFile.readPassword(profile.secretFile(for: recorderUser)),
+                                        tls: MQTTTLS(caFile: profile.caFile)) {
+            try await withTemporaryDirectory("shoal-secure-fleet") { home in
+                let dispatcher = try ShoalProcess.dispatcher(broker: broker.address, home: home, arguments: [
+                    "--username", SecureBrokerProfile.dispatcherUser,
+                    "--password-file", profile.secretFile(for: SecureBrokerProfile.dispatcherUser), "--tls-ca", profile.caFile,
+                    "--enroll-password-file", profile.passwordFile, "--broker-pid-file", profile.pidFile,
+                ] + dispatcherArguments)
+                let fleet = SecureFleet(broker: broker, profile: profile, home: home, dispatcher: dispatcher)
+                do {
+                    try await fleet.waitForDispatcher()
+                    for (id, labels) in provisioned.sorted(by: { $0.key < $1.key }) { try fleet.startProvisionedAgent(id, labels: labels) }
+                    try await fleet.waitOnline(Set(provisioned.keys))
+                    try await body(fleet)
+                } catch {
+                    Issue.record("secure fleet logs:\n\(fleet.logs)")
+                    await fleet.stopAll()
+                    throw error
+                }
                 await fleet.stopAll()
-                throw error
             }
-            await fleet.stopAll()
         }
     }
 }

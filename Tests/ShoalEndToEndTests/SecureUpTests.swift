@@ -1,5 +1,8 @@
+import BrokerLauncher
 import Foundation
 import Glibc
+import Mosquitto
+import ShoalCommandLine
 import ShoalTestSupport
 import Spawn
 import Synchronization
@@ -25,17 +28,25 @@ import Testing
                     }
                     throw TimeoutError(description: "shoal up ended before it was ready")
                 }
-                let run = try await Self.shoal(["run", "--all", "--", "uname", "-s"], home: home)
-                #expect(run.exitCode == 0, "\(run.stdout)\(run.stderr)")
-                #expect(run.stdout.contains("node-01") && run.stdout.contains("node-02") && run.stdout.contains("Linux"))
                 let secure = home + "/up/secure"
+                let url = try String(contentsOfFile: home + "/up/broker.url", encoding: .utf8)
+                let broker = try #require(BrokerAddress(url.trimmingCharacters(in: .whitespacesAndNewlines)))
+                // Recorded from here on (the fleet's births came before its broker was known).
+                try await withContractRecording(
+                    broker: broker, username: SecureBrokerProfile.dispatcherUser,
+                    password: try SecretFile.readPassword(secure + "/\(SecureBrokerProfile.dispatcherUser).password"),
+                    tls: MQTTTLS(caFile: secure + "/ca.crt")
+                ) {
+                    let run = try await Self.shoal(["run", "--all", "--", "uname", "-s"], home: home)
+                    #expect(run.exitCode == 0, "\(run.stdout)\(run.stderr)")
+                    #expect(run.stdout.contains("node-01") && run.stdout.contains("node-02") && run.stdout.contains("Linux"))
+                }
                 #expect(FileManager.default.fileExists(atPath: secure + "/ca.crt"))
                 for name in ["shoal-operator", "shoal-dispatcher", "shoal-bootstrap", "node-01"] {
                     var status = stat()
                     #expect(stat(secure + "/\(name).password", &status) == 0 && status.st_mode & 0o077 == 0, "\(name)")
                 }
                 // Without credentials, straight at the broker: refused.
-                let url = try String(contentsOfFile: home + "/up/broker.url", encoding: .utf8)
                 let anonymous = try await Self.shoal(["nodes", "--broker", url, "--tls-ca", secure + "/ca.crt"], home: home)
                 #expect(anonymous.exitCode != 0)
                 #expect(anonymous.stderr.contains("not authorized"))
