@@ -48,7 +48,7 @@ struct Jobs: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
-            guard JobID.isValid(id) else { throw ValidationError("'\(id)' is not a job id; see `shoal jobs list`") }
+            try JobIDArgument.check(id)
         }
 
         func run() async throws {
@@ -83,7 +83,7 @@ struct Jobs: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func validate() throws {
-            guard JobID.isValid(id) else { throw ValidationError("'\(id)' is not a job id; see `shoal jobs list`") }
+            try JobIDArgument.check(id)
         }
 
         func run() async throws {

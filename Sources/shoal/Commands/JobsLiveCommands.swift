@@ -24,7 +24,7 @@ extension Jobs {
         @OptionGroup var connection: ConnectionOptions
 
         func validate() throws {
-            guard JobID.isValid(id) else { throw ValidationError("'\(id)' is not a job id; see `shoal jobs list`") }
+            try JobIDArgument.check(id)
         }
 
         func run() async throws {
@@ -76,7 +76,7 @@ extension Jobs {
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
-            guard JobID.isValid(id) else { throw ValidationError("'\(id)' is not a job id; see `shoal jobs list`") }
+            try JobIDArgument.check(id)
             if let node, !TopicTree.isValidLevel(node) { throw ValidationError("'\(node)' is not a node id; see `shoal nodes`") }
         }
 
@@ -112,7 +112,7 @@ extension Jobs {
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
-            guard JobID.isValid(id) else { throw ValidationError("'\(id)' is not a job id; see `shoal jobs list`") }
+            try JobIDArgument.check(id)
         }
 
         func run() async throws {
@@ -131,7 +131,7 @@ extension Jobs {
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
-            guard JobID.isValid(id) else { throw ValidationError("'\(id)' is not a job id; see `shoal jobs list`") }
+            try JobIDArgument.check(id)
         }
 
         func run() async throws {
